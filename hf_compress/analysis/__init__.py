@@ -1,0 +1,1 @@
+"""Counting what compression changed: parameters, FLOPs, bytes on disk, latency."""

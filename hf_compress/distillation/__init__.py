@@ -1,0 +1,1 @@
+"""Knowledge distillation: the loss terms, the frozen teacher and the `DistillationTrainer`."""

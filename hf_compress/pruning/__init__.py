@@ -1,0 +1,1 @@
+"""Pruning: configs, schedules, score methods, masks, physical shrinking and the `PruningCallback`."""

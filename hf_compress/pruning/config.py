@@ -1,0 +1,121 @@
+"""Configuration of a pruning pass."""
+
+import re
+from dataclasses import dataclass, field
+
+from ..utils.config_mixin import ConfigMixin
+from ..utils.validation import check_choice, check_int, check_range, check_regex_list
+
+
+STRUCTURES = ("unstructured", "n:m", "heads", "neurons", "channels")
+SCHEDULES = ("oneshot", "iterative", "cubic")
+SCOPES = ("layer", "global")
+DEFAULT_EXCLUDE = [r"(^|\.)classifier(\.|$)", r"(^|\.)lm_head$", r"(^|\.)qa_outputs$", r"embed", r"(^|\.)pooler\."]
+
+
+@dataclass(repr=False)
+class PruningConfig(ConfigMixin):
+    """
+    What to prune, how to score it, and on which schedule.
+
+    Args:
+        method (`str`, defaults to `"magnitude"`):
+            Importance score: `"magnitude"` (L1 of the weights of a unit) or `"movement"` (first-order, -weight x
+            gradient accumulated over the steps before each pruning event). Any method registered with
+            `hf_compress.pruning.register_pruning_method` is accepted.
+        structure (`str`, defaults to `"unstructured"`):
+            One of `"unstructured"`, `"n:m"` (N zeros-free weights in every group of M along the input dimension;
+            `"2:4"` is accepted as a shorthand), `"heads"` (attention heads), `"neurons"` (FFN intermediate neurons),
+            `"channels"` (conv output channels).
+        n (`int`, defaults to 2) / m (`int`, defaults to 4):
+            For `structure="n:m"`: keep `n` weights in each group of `m`.
+        target_sparsity (`float`, *optional*):
+            Final fraction of weights (unstructured) or units (structured) removed, in [0, 1). Defaults to 0.5 when
+            no budget is given. Not used by `n:m`, whose sparsity is `1 - n/m`.
+        target_flops_reduction (`float`, *optional*):
+            Fraction of the model's forward FLOPs to remove, in [0, 1). Mutually exclusive with `target_sparsity`.
+        scope (`str`, defaults to `"layer"`):
+            `"layer"`: every targeted layer reaches the target; `"global"`: one threshold across layers.
+        schedule (`str`, defaults to `"cubic"`):
+            `"oneshot"` (all at `start_step`), `"iterative"` (equal steps every `frequency` steps) or `"cubic"`
+            (Zhu & Gupta 2017 gradual pruning between `start_step` and `end_step`).
+        start_step (`int`, defaults to 0) / end_step (`int`, *optional*):
+            Optimizer steps where pruning starts and reaches its target. `end_step` defaults to the end of training.
+        frequency (`int`, defaults to 10):
+            Steps between two pruning events of the iterative and cubic schedules.
+        initial_sparsity (`float`, defaults to 0.0):
+            Sparsity at `start_step` for the gradual schedules.
+        targets (`list[str]`, *optional*):
+            Regexes on module names to prune. Default: every module the structure applies to.
+        exclude (`list[str]`, *optional*):
+            Regexes on module names never pruned. Default: classifier heads, LM head, embeddings and pooler.
+        shrink (`bool`, defaults to `True`):
+            For structured pruning, physically remove the pruned units at the end of training.
+    """
+
+    config_name = "pruning"
+
+    method: str = field(default="magnitude", metadata={"help": "'magnitude' or 'movement' (or a registered method)."})
+    structure: str = field(default="unstructured", metadata={"help": f"One of {list(STRUCTURES)}, or 'N:M' like '2:4'."})
+    n: int = field(default=2, metadata={"help": "n:m only: weights kept per group."})
+    m: int = field(default=4, metadata={"help": "n:m only: group size along the input dimension."})
+    target_sparsity: float | None = field(default=None, metadata={"help": "Fraction removed, in [0, 1)."})
+    target_flops_reduction: float | None = field(default=None, metadata={"help": "Fraction of FLOPs removed, [0, 1)."})
+    scope: str = field(default="layer", metadata={"help": "'layer' or 'global'."})
+    schedule: str = field(default="cubic", metadata={"help": f"One of {list(SCHEDULES)}."})
+    start_step: int = field(default=0, metadata={"help": "First optimizer step that prunes."})
+    end_step: int | None = field(default=None, metadata={"help": "Step where the target is reached; default: end."})
+    frequency: int = field(default=10, metadata={"help": "Steps between pruning events (>= 1)."})
+    initial_sparsity: float = field(default=0.0, metadata={"help": "Sparsity at start_step for gradual schedules."})
+    targets: list[str] | None = field(default=None, metadata={"help": "Module-name regexes to prune."})
+    exclude: list[str] | None = field(default=None, metadata={"help": "Module-name regexes never pruned."})
+    shrink: bool = field(default=True, metadata={"help": "Physically remove pruned heads/neurons/channels at the end."})
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        shorthand = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(self.structure))
+        if shorthand:
+            self.structure, self.n, self.m = "n:m", int(shorthand.group(1)), int(shorthand.group(2))
+        check_choice(owner, "structure", self.structure, STRUCTURES)
+        from .methods import available_pruning_methods
+
+        check_choice(owner, "method", self.method, available_pruning_methods())
+        check_choice(owner, "scope", self.scope, SCOPES)
+        check_choice(owner, "schedule", self.schedule, SCHEDULES)
+        check_int(owner, "n", self.n, low=1)
+        check_int(owner, "m", self.m, low=1)
+        if self.structure == "n:m" and self.n > self.m:
+            raise ValueError(f"{owner}: n={self.n} > m={self.m}; N:M pruning keeps n weights out of every m (n <= m).")
+        if self.target_sparsity is not None and self.target_flops_reduction is not None:
+            raise ValueError(
+                f"{owner}: both target_sparsity={self.target_sparsity} and target_flops_reduction="
+                f"{self.target_flops_reduction} were given; set exactly one budget."
+            )
+        if self.target_sparsity is None and self.target_flops_reduction is None and self.structure != "n:m":
+            self.target_sparsity = 0.5
+        if self.target_sparsity is not None:
+            check_range(owner, "target_sparsity", self.target_sparsity, low=0.0, high=1.0, high_inclusive=False)
+        if self.target_flops_reduction is not None:
+            check_range(
+                owner, "target_flops_reduction", self.target_flops_reduction, low=0.0, high=1.0, high_inclusive=False
+            )
+        check_int(owner, "start_step", self.start_step, low=0)
+        check_int(owner, "end_step", self.end_step, low=0, allow_none=True)
+        if self.end_step is not None and self.end_step < self.start_step:
+            raise ValueError(f"{owner}: end_step={self.end_step} must be >= start_step={self.start_step}.")
+        check_int(owner, "frequency", self.frequency, low=1)
+        check_range(owner, "initial_sparsity", self.initial_sparsity, low=0.0, high=1.0, high_inclusive=False)
+        check_regex_list(owner, "targets", self.targets)
+        check_regex_list(owner, "exclude", self.exclude)
+        if self.targets is not None:
+            self.targets = list(self.targets)
+        self.exclude = list(DEFAULT_EXCLUDE) if self.exclude is None else list(self.exclude)
+        if not isinstance(self.shrink, bool):
+            raise ValueError(f"{owner}.shrink must be a bool, got {self.shrink!r}.")
+
+    @property
+    def final_sparsity(self) -> float | None:
+        """The fraction of weights/units removed at the end, when the budget is a sparsity."""
+        if self.structure == "n:m":
+            return 1.0 - self.n / self.m
+        return self.target_sparsity

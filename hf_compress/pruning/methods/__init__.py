@@ -1,0 +1,9 @@
+"""
+Pruning score methods. Each method lives in its own file and registers itself with `register_pruning_method`, so a
+new method is one file plus one import line here.
+"""
+
+from .registry import available_pruning_methods, get_pruning_method, register_pruning_method
+
+
+__all__ = ["available_pruning_methods", "get_pruning_method", "register_pruning_method"]

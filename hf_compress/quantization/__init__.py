@@ -1,0 +1,1 @@
+"""Quantization: fake-quant (QAT), PTQ, weight sharing, conversion and the `QuantizationCallback`."""

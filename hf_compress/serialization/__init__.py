@@ -1,0 +1,1 @@
+"""Saving and loading compressed models (safetensors + JSON only)."""
