@@ -35,7 +35,9 @@ class DistillationConfig(ConfigMixin):
 
     config_name = "distillation"
 
-    temperature: float = field(default=2.0, metadata={"help": "Softmax temperature (> 0). The KL term is scaled by T^2."})
+    temperature: float = field(
+        default=2.0, metadata={"help": "Softmax temperature (> 0). The KL term is scaled by T^2."}
+    )
     alpha: float = field(default=0.5, metadata={"help": "Weight of the distillation term in [0, 1]."})
     logit_loss: str = field(default="kl", metadata={"help": "'kl' (softened KL) or 'mse' (raw logits)."})
     hidden_loss_weight: float = field(default=0.0, metadata={"help": "Weight of the hidden-state MSE (>= 0)."})
@@ -59,7 +61,9 @@ class DistillationConfig(ConfigMixin):
             if isinstance(self.layer_map, tuple):
                 self.layer_map = list(self.layer_map)
             if not isinstance(self.layer_map, list) or not self.layer_map:
-                raise ValueError(f"{owner}.layer_map must be a non-empty list of teacher layer indices, got {self.layer_map!r}.")
+                raise ValueError(
+                    f"{owner}.layer_map must be a non-empty list of teacher layer indices, got {self.layer_map!r}."
+                )
             for index in self.layer_map:
                 check_int(owner, "layer_map[...]", index, low=0)
 
