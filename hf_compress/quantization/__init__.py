@@ -1,1 +1,23 @@
 """Quantization: fake-quant (QAT), PTQ, weight sharing, conversion and the `QuantizationCallback`."""
+
+from .. import serialization as _serialization  # noqa: F401  (shape layouts register before quantized ones)
+from . import layout as _layout  # noqa: F401  (registers the "quantized_modules" layout handler)
+from .api import convert_qat, quantize_
+from .callback import QuantizationCallback
+from .config import QuantizationConfig
+from .prepare import prepare_qat
+from .qat_linear import QATLinear
+from .quantized_linear import QuantizedLinear
+from .shared_linear import SharedWeightLinear
+
+
+__all__ = [
+    "QATLinear",
+    "QuantizationCallback",
+    "QuantizationConfig",
+    "QuantizedLinear",
+    "SharedWeightLinear",
+    "convert_qat",
+    "prepare_qat",
+    "quantize_",
+]

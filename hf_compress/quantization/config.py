@@ -90,4 +90,4 @@ class QuantizationConfig(ConfigMixin):
     @property
     def num_levels(self) -> int:
         """Number of distinct values a quantized weight can take in one scale group."""
-        return {"ternary": 3, 1: 2}.get(self.bits, 2 ** self.bits if isinstance(self.bits, int) else 0)
+        return {"ternary": 3, 1: 2}.get(self.bits, 2**self.bits if isinstance(self.bits, int) else 0)

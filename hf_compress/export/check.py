@@ -1,0 +1,57 @@
+"""Check an exported ONNX model against the PyTorch model it came from."""
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .deps import require
+
+
+def onnx_session(path: str | os.PathLike, threads: int | None = None):
+    """An ONNX Runtime CPU `InferenceSession` for `path` (optionally limited to `threads` intra-op threads)."""
+    ort = require("onnxruntime")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def check_onnx_export(
+    onnx_path: str | os.PathLike,
+    model: nn.Module,
+    batches: Iterable[dict[str, torch.Tensor]],
+    min_agreement: float = 0.995,
+) -> dict[str, Any]:
+    """
+    Compare an exported model with the PyTorch `model` on `batches`.
+
+    Args:
+        onnx_path (`str` or `os.PathLike`): the `.onnx` file.
+        model (`nn.Module`): the reference PyTorch model (e.g. the converted compressed model).
+        batches (iterable of `dict[str, torch.Tensor]`): model inputs (a `labels` key is ignored).
+        min_agreement (`float`, defaults to 0.995): `passed` is `argmax_agreement >= min_agreement`.
+
+    Returns:
+        `dict`: `argmax_agreement`, `max_abs_logit_diff`, `num_examples`, `passed`.
+    """
+    session = onnx_session(onnx_path)
+    input_names = [i.name for i in session.get_inputs()]
+    model = model.eval()
+    agree, total, max_diff = 0, 0, 0.0
+    for batch in batches:
+        feed = {name: batch[name].numpy().astype(np.int64) for name in input_names}
+        onnx_logits = session.run(None, feed)[0]
+        with torch.no_grad():
+            torch_logits = model(**{k: v for k, v in batch.items() if k in input_names}).logits.float().numpy()
+        agree += int((onnx_logits.argmax(-1) == torch_logits.argmax(-1)).sum())
+        total += len(torch_logits)
+        max_diff = max(max_diff, float(np.abs(onnx_logits - torch_logits).max()))
+    agreement = agree / max(total, 1)
+    return {"argmax_agreement": agreement, "max_abs_logit_diff": max_diff, "num_examples": total,
+            "passed": agreement >= min_agreement}  # fmt: skip

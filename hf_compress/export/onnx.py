@@ -1,0 +1,155 @@
+"""`export_onnx`: a compressed (or plain) transformers model to ONNX, optionally with ONNX Runtime int8 MatMuls."""
+
+import copy
+import json
+import os
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from ..quantization.convert import set_submodule
+from ..quantization.quantized_linear import QuantizedLinear
+from .deps import require
+
+
+QUANTIZE_CHOICES = (None, "int8")
+
+
+def materialize_quantized(model: nn.Module) -> tuple[nn.Module, list[str]]:
+    """
+    A copy of `model` where every `QuantizedLinear` is an `nn.Linear` holding its exact dequantized weights.
+
+    Returns:
+        `(model_copy, names)`: the copy and the names of the layers that were quantized.
+    """
+    model = copy.deepcopy(model).eval()
+    names = []
+    for name, module in list(model.named_modules()):
+        if isinstance(module, QuantizedLinear):
+            linear = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
+            with torch.no_grad():
+                linear.weight.copy_(module.dequantized_weight())
+                if module.bias is not None:
+                    linear.bias.copy_(module.bias)
+            set_submodule(model, name, linear)
+            names.append(name)
+    return model, names
+
+
+class _LogitsOnly(nn.Module):
+    def __init__(self, model: nn.Module, input_names: list[str]):
+        super().__init__()
+        self.model, self.input_names = model, input_names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = self.model(**dict(zip(self.input_names, inputs)), return_dict=True)
+        return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+
+def export_onnx(
+    model_or_dir: nn.Module | str | os.PathLike,
+    output_dir: str | os.PathLike,
+    quantize: str | None = "int8",
+    opset: int = 17,
+    sequence_length: int = 16,
+    input_names: list[str] | None = None,
+    quantize_all_linear: bool = False,
+) -> dict[str, Any]:
+    """
+    Export a model to `output_dir/model.onnx` (fp32 graph) and, with `quantize="int8"`, `model_int8.onnx`.
+
+    Quantized layers are first materialized with their exact dequantized weights. The int8 model uses ONNX Runtime
+    dynamic quantization (int8 weights per output channel, activations quantized at run time, `MatMulInteger`
+    kernels); for a model converted with symmetric per-channel 8-bit weights the re-quantization reproduces our int8
+    codes. By default only the layers hf_compress quantized become int8 (plain models: every `MatMul`).
+
+    Args:
+        model_or_dir (`nn.Module`, `str` or `os.PathLike`): a model, or a directory saved by `save_compressed` /
+            `save_pretrained`.
+        output_dir (`str` or `os.PathLike`): where to write the ONNX files (created).
+        quantize (`str`, *optional*, defaults to `"int8"`): `"int8"` or `None` (fp32 graph only).
+        opset (`int`, defaults to 17): ONNX opset.
+        sequence_length (`int`, defaults to 16): length of the dummy input (the axes stay dynamic).
+        input_names (`list[str]`, *optional*): model inputs; default `input_ids`, `attention_mask` (+
+            `token_type_ids` when the config has a token-type vocabulary).
+        quantize_all_linear (`bool`, defaults to `False`): int8 for every `MatMul`, not only our quantized layers.
+
+    Returns:
+        `dict`: paths (`onnx`, `onnx_int8`), `input_names` and the quantized layer names.
+    """
+    if quantize not in QUANTIZE_CHOICES:
+        raise ValueError(
+            f"export_onnx: quantize={quantize!r} is not supported; allowed values: {list(QUANTIZE_CHOICES)}."
+        )
+    require("onnx")
+    if not isinstance(model_or_dir, nn.Module):
+        model_or_dir = _load(model_or_dir)
+    per_channel = any(
+        isinstance(m, QuantizedLinear) and m.spec.granularity != "per_tensor" for m in model_or_dir.modules()
+    )
+    model, quantized_names = materialize_quantized(model_or_dir)
+    config = getattr(model, "config", None)
+    if input_names is None:
+        input_names = ["input_ids", "attention_mask"]
+        if getattr(config, "type_vocab_size", 0):
+            input_names.append("token_type_ids")
+    os.makedirs(output_dir, exist_ok=True)
+    fp32_path = os.path.join(output_dir, "model.onnx")
+    dummy = tuple(torch.ones(2, sequence_length, dtype=torch.long) for _ in input_names)
+    axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
+    axes["logits"] = {0: "batch"}
+    with torch.no_grad():
+        torch.onnx.export(_LogitsOnly(model, input_names), dummy, fp32_path, input_names=input_names,
+                          output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)  # fmt: skip
+    result: dict[str, Any] = {"onnx": fp32_path, "input_names": input_names, "quantized_layers": quantized_names}
+    if quantize == "int8":
+        result["onnx_int8"] = _quantize_int8(
+            fp32_path, output_dir, None if quantize_all_linear else quantized_names, per_channel
+        )
+    with open(os.path.join(output_dir, "hf_compress_export.json"), "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+    return result
+
+
+def _quantize_int8(fp32_path: str, output_dir: str, layer_names: list[str] | None, per_channel: bool) -> str:
+    """
+    ONNX Runtime dynamic int8 of `fp32_path`, restricted to the MatMuls of `layer_names` when given. Weight scales
+    are per output channel when our layers were per-channel/per-group, else per tensor (then a symmetric 8-bit
+    per-tensor model re-quantizes to exactly its own codes and runs ONNX Runtime's default kernels).
+    """
+    require("onnxruntime")
+    onnx = require("onnx")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    nodes = None
+    if layer_names:
+        wanted = {"/model/" + name.replace(".", "/") + "/" for name in layer_names}
+        graph = onnx.load(fp32_path, load_external_data=False).graph
+        nodes = [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and _owner(n.name) in wanted]
+        if len(nodes) != len(layer_names):
+            raise RuntimeError(
+                f"export_onnx: found {len(nodes)} ONNX MatMul nodes for {len(layer_names)} quantized layers."
+            )
+    int8_path = os.path.join(output_dir, "model_int8.onnx")
+    quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=per_channel, nodes_to_quantize=nodes,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fmt: skip
+    return int8_path
+
+
+def _owner(node_name: str) -> str:
+    """'/bert/encoder/layer.0/attention/self/query/MatMul' -> '/bert/encoder/layer/0/attention/self/query/'."""
+    return node_name.rsplit("/", 1)[0].replace(".", "/") + "/"
+
+
+def _load(path: str | os.PathLike) -> nn.Module:
+    """Load a saved model: hf_compress's compressed format when available, else plain transformers."""
+    try:
+        from ..serialization import load_compressed  # type: ignore[attr-defined]
+    except ImportError:
+        load_compressed = None
+    if load_compressed is not None:
+        return load_compressed(str(path))
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(str(path))

@@ -1,0 +1,57 @@
+"""Fake quantization with a straight-through estimator (STE) for weights and activations."""
+
+import torch
+
+from .qscheme import QuantSpec, dequantize, in_range_mask, quantize
+
+
+class _FakeQuantizeSTE(torch.autograd.Function):
+    """Forward: `dequantize(quantize(w))`. Backward: identity inside the clamping range, zero outside (Bengio 2013)."""
+
+    @staticmethod
+    def forward(ctx, weight, scale, zero_point, threshold, spec):
+        qparams = {"scale": scale, "zero_point": zero_point, "threshold": threshold}
+        ctx.save_for_backward(in_range_mask(weight, qparams, spec))
+        return dequantize(quantize(weight, qparams, spec), qparams, spec).to(weight.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (mask,) = ctx.saved_tensors
+        return grad_output * mask, None, None, None, None
+
+
+def fake_quantize(weight: torch.Tensor, qparams: dict[str, torch.Tensor], spec: QuantSpec) -> torch.Tensor:
+    """
+    Quantize-dequantize `weight` with `qparams`, passing gradients straight through.
+
+    Args:
+        weight (`torch.Tensor`): 2-D weight `(out_features, in_features)`.
+        qparams (`dict[str, torch.Tensor]`): `scale`, `zero_point`, `threshold` from `compute_qparams` or an observer.
+        spec (`QuantSpec`): the scheme.
+    """
+    return _FakeQuantizeSTE.apply(weight, qparams["scale"], qparams["zero_point"], qparams["threshold"], spec)
+
+
+class _FakeQuantizeActivationSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, qmin, qmax):
+        scaled = x / scale + zero_point
+        ctx.save_for_backward((scaled >= qmin - 0.5) & (scaled <= qmax + 0.5))
+        return ((scaled.round().clamp(qmin, qmax) - zero_point) * scale).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (mask,) = ctx.saved_tensors
+        return grad_output * mask, None, None, None, None
+
+
+def fake_quantize_activation(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, bits: int = 8):
+    """
+    Per-tensor asymmetric fake quantization of an activation (codes in `[0, 2^bits - 1]`), STE backward.
+
+    Args:
+        x (`torch.Tensor`): the activation.
+        scale (`torch.Tensor`) / zero_point (`torch.Tensor`): scalars from an activation observer.
+        bits (`int`, defaults to 8): activation bit width.
+    """
+    return _FakeQuantizeActivationSTE.apply(x, scale, zero_point, 0, 2**bits - 1)

@@ -1,0 +1,90 @@
+"""Select the layers to quantize, validate them against the config, and swap in fake-quantized layers."""
+
+import logging
+import re
+
+import torch.nn as nn
+
+from .config import QuantizationConfig
+from .convert import set_submodule
+from .qat_linear import QATLinear
+from .qscheme import QuantSpec
+from .shared_linear import SharedWeightLinear
+
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_TYPES = (nn.Linear,)
+
+
+def spec_from_config(config: QuantizationConfig) -> QuantSpec:
+    """The `QuantSpec` described by `config`."""
+    return QuantSpec(config.bits, config.granularity, config.group_size, config.symmetric)
+
+
+def select_modules(model: nn.Module, config: QuantizationConfig) -> list[tuple[str, nn.Linear]]:
+    """
+    The `(name, module)` pairs `config` quantizes, after validating them.
+
+    A module is selected when it is an `nn.Linear`, matches one of `config.targets` (default: every Linear) and none
+    of `config.exclude`. Raises a `ValueError` when `per_group` `group_size` does not divide a selected layer's
+    `in_features`, or when activations are requested and a `targets` pattern selects a module type that only
+    supports weight quantization.
+    """
+    selected = []
+    for name, module in model.named_modules():
+        if not name or isinstance(module, QATLinear):
+            continue
+        if config.targets is not None and not any(re.search(p, name) for p in config.targets):
+            continue
+        if any(re.search(p, name) for p in config.exclude):
+            continue
+        if not isinstance(module, SUPPORTED_TYPES):
+            if config.targets is not None and config.activations and not list(module.children()):
+                raise ValueError(
+                    f"QuantizationConfig.activations={config.activations!r}: module {name!r} of type "
+                    f"{type(module).__name__} matched `targets` but activation quantization supports only "
+                    f"{[t.__name__ for t in SUPPORTED_TYPES]}; narrow `targets` or set activations=None."
+                )
+            continue
+        if config.granularity == "per_group" and module.in_features % config.group_size:
+            raise ValueError(
+                f"QuantizationConfig.group_size={config.group_size} does not divide in_features="
+                f"{module.in_features} of module {name!r}; choose a group_size that divides every quantized "
+                f"layer's in_features (or exclude the layer)."
+            )
+        selected.append((name, module))
+    if not selected:
+        raise ValueError(
+            f"QuantizationConfig(targets={config.targets!r}, exclude={config.exclude!r}) selects no nn.Linear module "
+            f"of {type(model).__name__}; check the regexes."
+        )
+    return selected
+
+
+def prepare_qat(model: nn.Module, config: QuantizationConfig) -> list[str]:
+    """
+    Replace the selected `nn.Linear` layers by `QATLinear` (or `SharedWeightLinear` with weight sharing), in place.
+
+    Parameters are reused, so an optimizer built before preparation keeps training them.
+
+    Args:
+        model (`nn.Module`): the model.
+        config (`QuantizationConfig`): what and how to quantize.
+
+    Returns:
+        `list[str]`: names of the prepared layers.
+    """
+    spec = spec_from_config(config)
+    layer_cls = SharedWeightLinear if config.weight_sharing else QATLinear
+    names = []
+    for name, module in select_modules(model, config):
+        set_submodule(model, name, layer_cls(module, spec, config.activations))
+        names.append(name)
+    logger.info("hf_compress: prepared %d layers for %s quantization (%s bits).", len(names), config.mode, config.bits)
+    return names
+
+
+def qat_modules(model: nn.Module) -> dict[str, QATLinear]:
+    """The prepared layers of `model`, by name."""
+    return {name: module for name, module in model.named_modules() if isinstance(module, QATLinear)}

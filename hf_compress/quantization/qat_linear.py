@@ -1,0 +1,79 @@
+"""`QATLinear`: an `nn.Linear` whose weight (and optionally input) is fake-quantized during training."""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .fake_quant import fake_quantize, fake_quantize_activation
+from .observers import ActivationObserver, WeightObserver
+from .qscheme import QuantSpec
+
+
+class QATLinear(nn.Linear):
+    """
+    Fake-quantizes its weight in `forward` with a straight-through estimator.
+
+    `weight` and `bias` stay the very same leaf `Parameter`s as the original layer (the optimizer, pruning masks and
+    state-dict keys keep working). Zero maps exactly to zero for every scheme, and weights that are zero when the
+    layer is prepared (pruned) are locked: they are masked in `forward` (no gradient reaches them) and re-zeroed by
+    `QuantizationCallback` after every optimizer step.
+
+    Args:
+        linear (`nn.Linear`): the layer to wrap; its parameters are reused, not copied.
+        spec (`QuantSpec`): weight scheme.
+        activation_bits (`int`, *optional*): fake-quantize the input to this many bits.
+    """
+
+    def __init__(self, linear: nn.Linear, spec: QuantSpec, activation_bits: int | None = None):
+        nn.Module.__init__(self)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight = linear.weight
+        self.bias = linear.bias
+        self.spec = spec
+        self.weight_observer = WeightObserver(spec)
+        self.activation_bits = activation_bits
+        self.input_observer = ActivationObserver(activation_bits) if activation_bits else None
+        self.calibrating = False
+        self.register_buffer("keep_mask", None, persistent=False)
+        self.lock_zeros()
+
+    @property
+    def hf_compress_bits(self) -> int | str:
+        """Bit width read by the compression report."""
+        return self.spec.bits
+
+    @torch.no_grad()
+    def lock_zeros(self) -> None:
+        """Record the currently-zero weights as pruned (kept at exactly 0 from now on)."""
+        zeros = self.weight == 0
+        self.keep_mask = ~zeros if bool(zeros.any()) else None
+
+    @torch.no_grad()
+    def apply_mask(self) -> None:
+        """Re-zero locked weights (optimizer momentum can revive them)."""
+        if self.keep_mask is not None:
+            self.weight.mul_(self.keep_mask)
+
+    def masked_weight(self) -> torch.Tensor:
+        return self.weight if self.keep_mask is None else self.weight * self.keep_mask
+
+    def quantized_weight(self) -> torch.Tensor:
+        """The fake-quantized weight used in `forward`."""
+        weight = self.masked_weight()
+        return fake_quantize(weight, self.weight_observer(weight), self.spec)
+
+    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_observer is None:
+            return x
+        if self.training or self.calibrating:
+            self.input_observer.observe(x)
+        if not bool(self.input_observer.initialized):
+            return x
+        scale, zero_point = self.input_observer.qparams()
+        return fake_quantize_activation(x, scale, zero_point, self.activation_bits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(self.quantize_input(x), self.quantized_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, spec={self.spec}, activation_bits={self.activation_bits}"
