@@ -1,0 +1,55 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from transformers import BertForSequenceClassification
+
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))
+from distributed_distillation import state_digest  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.distributed
+def test_two_cpu_ranks_finish_with_the_same_student_and_save_it(tmp_path):
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--main_process_port",
+        str(free_port()),
+        str(REPO / "examples" / "distributed_distillation.py"),
+        "--output_dir",
+        str(tmp_path),
+        "--max_steps",
+        "4",
+        "--per_device_train_batch_size",
+        "8",
+        "--report_to",
+        "none",
+        "--save_strategy",
+        "no",
+        "--disable_tqdm",
+        "true",
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads((tmp_path / f"rank{rank}_state.json").read_text()) for rank in (0, 1)]
+    assert [r["world_size"] for r in records] == [2, 2]
+    assert records[0]["digest"] == records[1]["digest"]
+    saved = BertForSequenceClassification.from_pretrained(tmp_path)
+    assert state_digest(saved) == records[0]["digest"]
