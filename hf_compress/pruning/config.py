@@ -8,6 +8,7 @@ from ..utils.validation import check_choice, check_int, check_range, check_regex
 
 
 STRUCTURES = ("unstructured", "n:m", "heads", "neurons", "channels")
+STRUCTURED = ("heads", "neurons", "channels")
 SCHEDULES = ("oneshot", "iterative", "cubic")
 SCOPES = ("layer", "global")
 DEFAULT_EXCLUDE = [r"(^|\.)classifier(\.|$)", r"(^|\.)lm_head$", r"(^|\.)qa_outputs$", r"embed", r"(^|\.)pooler\."]
@@ -26,7 +27,8 @@ class PruningConfig(ConfigMixin):
         structure (`str`, defaults to `"unstructured"`):
             One of `"unstructured"`, `"n:m"` (N zeros-free weights in every group of M along the input dimension;
             `"2:4"` is accepted as a shorthand), `"heads"` (attention heads), `"neurons"` (FFN intermediate neurons),
-            `"channels"` (conv output channels).
+            `"channels"` (conv output channels). Structured ones can be combined with `+`, e.g. `"heads+neurons"`:
+            one FLOPs budget is then shared across both.
         n (`int`, defaults to 2) / m (`int`, defaults to 4):
             For `structure="n:m"`: keep `n` weights in each group of `m`.
         target_sparsity (`float`, *optional*):
@@ -51,12 +53,17 @@ class PruningConfig(ConfigMixin):
             Regexes on module names never pruned. Default: classifier heads, LM head, embeddings and pooler.
         shrink (`bool`, defaults to `True`):
             For structured pruning, physically remove the pruned units at the end of training.
+        sequence_length (`int`, defaults to 128) / image_size (`int`, *optional*):
+            Input size at which forward FLOPs are counted for `target_flops_reduction` (text / vision models;
+            `image_size` defaults to the model config's `image_size`, else 224).
     """
 
     config_name = "pruning"
 
     method: str = field(default="magnitude", metadata={"help": "'magnitude' or 'movement' (or a registered method)."})
-    structure: str = field(default="unstructured", metadata={"help": f"One of {list(STRUCTURES)}, or 'N:M' like '2:4'."})
+    structure: str = field(
+        default="unstructured", metadata={"help": f"One of {list(STRUCTURES)}, or 'N:M' like '2:4'."}
+    )
     n: int = field(default=2, metadata={"help": "n:m only: weights kept per group."})
     m: int = field(default=4, metadata={"help": "n:m only: group size along the input dimension."})
     target_sparsity: float | None = field(default=None, metadata={"help": "Fraction removed, in [0, 1)."})
@@ -69,14 +76,26 @@ class PruningConfig(ConfigMixin):
     initial_sparsity: float = field(default=0.0, metadata={"help": "Sparsity at start_step for gradual schedules."})
     targets: list[str] | None = field(default=None, metadata={"help": "Module-name regexes to prune."})
     exclude: list[str] | None = field(default=None, metadata={"help": "Module-name regexes never pruned."})
-    shrink: bool = field(default=True, metadata={"help": "Physically remove pruned heads/neurons/channels at the end."})
+    shrink: bool = field(
+        default=True, metadata={"help": "Physically remove pruned heads/neurons/channels at the end."}
+    )
+    sequence_length: int = field(default=128, metadata={"help": "Sequence length at which FLOPs are counted."})
+    image_size: int | None = field(default=None, metadata={"help": "Image size at which FLOPs are counted."})
 
     def __post_init__(self):
         owner = type(self).__name__
         shorthand = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(self.structure))
         if shorthand:
             self.structure, self.n, self.m = "n:m", int(shorthand.group(1)), int(shorthand.group(2))
-        check_choice(owner, "structure", self.structure, STRUCTURES)
+        if isinstance(self.structure, (list, tuple)):
+            self.structure = "+".join(self.structure)
+        if isinstance(self.structure, str) and "+" in self.structure:
+            parts = [part.strip() for part in self.structure.split("+")]
+            for part in parts:
+                check_choice(owner, "structure", part, STRUCTURED)
+            self.structure = "+".join(dict.fromkeys(parts))
+        else:
+            check_choice(owner, "structure", self.structure, STRUCTURES)
         from .methods import available_pruning_methods
 
         check_choice(owner, "method", self.method, available_pruning_methods())
@@ -110,8 +129,15 @@ class PruningConfig(ConfigMixin):
         if self.targets is not None:
             self.targets = list(self.targets)
         self.exclude = list(DEFAULT_EXCLUDE) if self.exclude is None else list(self.exclude)
+        check_int(owner, "sequence_length", self.sequence_length, low=1)
+        check_int(owner, "image_size", self.image_size, low=1, allow_none=True)
         if not isinstance(self.shrink, bool):
             raise ValueError(f"{owner}.shrink must be a bool, got {self.shrink!r}.")
+
+    @property
+    def is_structured(self) -> bool:
+        """Whether the structure removes whole units (heads, neurons, channels) that shrinking can delete."""
+        return all(part in STRUCTURED for part in self.structure.split("+"))
 
     @property
     def final_sparsity(self) -> float | None:

@@ -3,7 +3,17 @@ Pruning score methods. Each method lives in its own file and registers itself wi
 new method is one file plus one import line here.
 """
 
+from .base import PruningMethod
+from .magnitude import MagnitudePruning
+from .movement import MovementPruning
 from .registry import available_pruning_methods, get_pruning_method, register_pruning_method
 
 
-__all__ = ["available_pruning_methods", "get_pruning_method", "register_pruning_method"]
+__all__ = [
+    "MagnitudePruning",
+    "MovementPruning",
+    "PruningMethod",
+    "available_pruning_methods",
+    "get_pruning_method",
+    "register_pruning_method",
+]

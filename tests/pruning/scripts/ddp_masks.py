@@ -1,0 +1,68 @@
+"""Two-rank CPU run (torchrun / accelerate launch): each rank trains with PruningCallback and dumps its masks.
+
+Usage: torchrun --nproc_per_node 2 --master_port PORT ddp_masks.py OUT_DIR
+"""
+
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch.set_num_threads(1)
+
+from hf_compress.pruning.callback import PruningCallback  # noqa: E402
+from hf_compress.pruning.config import PruningConfig  # noqa: E402
+from hf_compress.pruning.masks import all_reduce_mean, broadcast_masks  # noqa: E402
+from tests.pruning.helpers import train  # noqa: E402
+from tests.pruning.tiny_models import tiny_bert  # noqa: E402
+
+
+def main(out_dir: str) -> None:
+    rank = int(os.environ["RANK"])
+    callbacks = [
+        PruningCallback(
+            PruningConfig(
+                method="movement",
+                structure="unstructured",
+                target_sparsity=0.6,
+                schedule="cubic",
+                frequency=3,
+                end_step=9,
+            )
+        ),
+        PruningCallback(
+            PruningConfig(
+                method="movement",
+                structure="heads+neurons",
+                target_flops_reduction=0.4,
+                schedule="cubic",
+                frequency=3,
+                end_step=9,
+                sequence_length=16,
+                shrink=False,
+                exclude=[r"intermediate"] + PruningConfig().exclude,
+            )
+        ),
+    ]
+    model = tiny_bert(seed=0)
+    train(model, callbacks, os.path.join(out_dir, "run"), max_steps=12, per_device_train_batch_size=4)
+    assert dist.is_initialized() and dist.get_world_size() == 2
+    tensors = {}
+    for index, callback in enumerate(callbacks):
+        for name, keep in callback.keeps.items():
+            tensors[f"cb{index}.{name}"] = keep.to(torch.uint8).contiguous()
+    for name, param in model.named_parameters():
+        tensors[f"param.{name}"] = param.detach().contiguous()
+    # the primitives themselves, on deliberately rank-dependent inputs
+    tensors["reduced"] = all_reduce_mean({"x": torch.full((3,), float(rank))})["x"]
+    tensors["broadcast"] = broadcast_masks({"m": torch.tensor([rank == 0, rank == 1, True])})["m"].to(torch.uint8)
+    save_file(tensors, os.path.join(out_dir, f"rank{rank}.safetensors"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
