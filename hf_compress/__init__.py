@@ -1,20 +1,42 @@
-"""hf_compress: prune, quantize and distill any Hugging Face AutoModel inside the Trainer."""
+"""
+hf_compress: prune, quantize and distill any Hugging Face AutoModel inside the Trainer.
 
+Importing the package registers the "hf_compress" quantization method with transformers, so that
+`AutoModelFor*.from_pretrained(dir)` rebuilds shrunk and quantized models saved by hf_compress.
+"""
+
+from .analysis import CompressionReport, compression_report, count_flops
 from .config import CompressionConfig
 from .distillation.config import DistillationConfig
 from .distillation.teacher_cache import precompute_teacher_logits
 from .distillation.trainer import DistillationTrainer
-from .pruning.config import PruningConfig
-from .quantization.config import QuantizationConfig
+from .export import check_onnx_export, export_onnx
+from .pruning import PruningCallback, PruningConfig, register_pruning_method, shrink_model
+from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, prepare_qat, quantize_
+from .serialization import load_compressed, save_compressed
 from .version import __version__
 
 
 __all__ = [
     "CompressionConfig",
+    "CompressionReport",
     "DistillationConfig",
     "DistillationTrainer",
+    "PruningCallback",
     "PruningConfig",
+    "QuantizationCallback",
     "QuantizationConfig",
     "__version__",
+    "check_onnx_export",
+    "compression_report",
+    "convert_qat",
+    "count_flops",
+    "export_onnx",
+    "load_compressed",
     "precompute_teacher_logits",
+    "prepare_qat",
+    "quantize_",
+    "register_pruning_method",
+    "save_compressed",
+    "shrink_model",
 ]

@@ -13,7 +13,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from ..utils.config_mixin import atomic_write_text
 from .config import QuantizationConfig
 from .convert import convert
-from .ordering import pruning_end_step, sibling_callbacks
+from .ordering import pruning_callbacks, pruning_end_step, sibling_callbacks
 from .prepare import prepare_qat, qat_modules, select_modules
 from .ptq import calibrate
 from .resume import export_observer_state, import_observer_state
@@ -86,14 +86,9 @@ class QuantizationCallback(TrainerCallback, ExportableState):
         if model is not None:
             select_modules(model, self.config)
         siblings = sibling_callbacks()
-        later = siblings[siblings.index(self) + 1 :] if self in siblings else []
+        later = pruning_callbacks(siblings[siblings.index(self) + 1 :] if self in siblings else [])
         for callback in later:
-            config = getattr(callback, "config", None)
-            if (
-                "Pruning" in type(callback).__name__
-                and getattr(config, "shrink", False)
-                and getattr(config, "is_structured", False)
-            ):
+            if callback.config.shrink and callback.config.is_structured:
                 raise ValueError(
                     f"{type(callback).__name__} (structured, shrink=True) comes after QuantizationCallback in the "
                     "Trainer's callbacks: it would shrink layers already converted to low bits. Pass it first: "
@@ -145,6 +140,11 @@ class QuantizationCallback(TrainerCallback, ExportableState):
             prepare_qat(self._model, self.config)
         convert(self._model)
         self.converted = True
+        if hasattr(getattr(self._model, "config", None), "to_dict") or hasattr(self._model, "module"):
+            from ..serialization.save import update_compression_config
+
+            # stamp the layouts so that `trainer.save_model` writes a directory `from_pretrained` rebuilds
+            update_compression_config(getattr(self._model, "module", self._model))
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:

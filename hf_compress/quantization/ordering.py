@@ -24,23 +24,15 @@ def sibling_callbacks() -> list:
     return []
 
 
-def pruning_end_step(callbacks: list | None = None) -> int | None:
-    """
-    The largest `end_step` of the pruning callbacks among `callbacks` (default: the sibling callbacks), or `None`.
+def pruning_callbacks(callbacks: list | None = None) -> list:
+    """The `PruningCallback`s among `callbacks` (default: the sibling callbacks)."""
+    from ..pruning.callback import PruningCallback  # lazy: pruning imports serialization, which imports us
 
-    A pruning callback is recognised by its class name containing "Pruning" and a config (`config` or
-    `pruning_config` attribute, or a list of them in `configs`) with an integer `end_step`.
-    """
     callbacks = sibling_callbacks() if callbacks is None else callbacks
-    ends = []
-    for callback in callbacks:
-        if "Pruning" not in type(callback).__name__:
-            continue
-        configs = getattr(callback, "configs", None) or [
-            getattr(callback, "config", None) or getattr(callback, "pruning_config", None)
-        ]
-        for config in configs if isinstance(configs, (list, tuple)) else [configs]:
-            end = getattr(config, "end_step", None)
-            if isinstance(end, int):
-                ends.append(end)
+    return [callback for callback in callbacks if isinstance(callback, PruningCallback)]
+
+
+def pruning_end_step(callbacks: list | None = None) -> int | None:
+    """The largest explicit `end_step` of the pruning callbacks among `callbacks` (default: the siblings), or `None`."""
+    ends = [c.config.end_step for c in pruning_callbacks(callbacks) if isinstance(c.config.end_step, int)]
     return max(ends) if ends else None
