@@ -11,8 +11,10 @@ from .distillation.config import DistillationConfig
 from .distillation.teacher_cache import precompute_teacher_logits
 from .distillation.trainer import DistillationTrainer
 from .export import check_onnx_export, export_onnx
+from .hub import push_compressed
 from .pruning import PruningCallback, PruningConfig, register_pruning_method, shrink_model
 from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, prepare_qat, quantize_
+from .recipes import RecipeError, load_recipe, run_recipe
 from .serialization import load_compressed, save_compressed
 from .version import __version__
 
@@ -26,6 +28,7 @@ __all__ = [
     "PruningConfig",
     "QuantizationCallback",
     "QuantizationConfig",
+    "RecipeError",
     "__version__",
     "check_onnx_export",
     "compression_report",
@@ -33,10 +36,13 @@ __all__ = [
     "count_flops",
     "export_onnx",
     "load_compressed",
+    "load_recipe",
     "precompute_teacher_logits",
     "prepare_qat",
+    "push_compressed",
     "quantize_",
     "register_pruning_method",
+    "run_recipe",
     "save_compressed",
     "shrink_model",
 ]

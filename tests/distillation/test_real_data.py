@@ -70,7 +70,7 @@ def test_minilm_teacher_distilled_into_two_layers_beats_the_same_student_without
     results = {}
     for name, config in (
         ("without_teacher", DistillationConfig(alpha=0.0)),
-        ("distilled", DistillationConfig(alpha=0.5, temperature=2.0)),
+        ("distilled", DistillationConfig(alpha=0.5, temperature=2.0, hidden_loss_weight=1.0)),
     ):
         torch.manual_seed(0)
         # the student: the teacher's architecture with 2 of its 6 layers (built from the MiniLM config)
@@ -79,7 +79,7 @@ def test_minilm_teacher_distilled_into_two_layers_beats_the_same_student_without
             model=student,
             teacher_model=teacher,
             distillation_config=config,
-            args=_args(tmp_path / name),
+            args=_args(tmp_path / name, learning_rate=5e-4),
             train_dataset=student_rows,
             data_collator=collator,
         )

@@ -293,3 +293,12 @@ def test_no_teacher_and_no_cache_is_a_clear_error(tmp_path, tiny_bert_pair):
     _, student = tiny_bert_pair
     with pytest.raises(ValueError, match="teacher_model=None"):
         DistillationTrainer(model=student, args=training_args(tmp_path), train_dataset=classification_dataset())
+
+
+def test_teacher_takes_the_students_dtype_and_device(tmp_path, tiny_bert_pair):
+    teacher, student = tiny_bert_pair
+    student = student.to(torch.bfloat16)
+    trainer = DistillationTrainer(model=student, teacher_model=teacher, args=training_args(tmp_path))
+    parameter = next(trainer.teacher_model.parameters())
+    assert parameter.dtype == torch.bfloat16
+    assert parameter.device == next(trainer.model.parameters()).device

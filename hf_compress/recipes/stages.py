@@ -1,0 +1,90 @@
+"""Run one recipe stage (or the teacher fine-tuning) with `DistillationTrainer` or `Trainer` plus the callbacks."""
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch.nn as nn
+
+from .loader import Recipe, Stage
+from .metrics import compute_metrics_for, finalize_metrics
+
+
+DEFAULT_ARGS = {"report_to": "none", "save_strategy": "no", "dataloader_num_workers": 0}
+
+
+@dataclass
+class TrainContext:
+    """What every stage shares: datasets, collator, work directory and the recipe."""
+
+    recipe: Recipe
+    train_dataset: Any
+    eval_dataset: Any
+    collator: Any
+    work_dir: str
+    processing_class: Any = None
+
+
+def training_args(ctx: TrainContext, name: str, overrides: dict[str, Any]):
+    """`TrainingArguments` of a stage: quiet defaults (no checkpoints, no trackers), the recipe seed, then overrides."""
+    from transformers import TrainingArguments
+
+    kwargs = {**DEFAULT_ARGS, "seed": ctx.recipe.seed, **overrides}
+    return TrainingArguments(output_dir=os.path.join(ctx.work_dir, name), **kwargs)
+
+
+def _trainer(ctx: TrainContext, model: nn.Module, args, teacher=None, distillation=None, callbacks=()):
+    from transformers import Trainer
+
+    from ..distillation.trainer import DistillationTrainer
+
+    common = dict(
+        model=model,
+        args=args,
+        train_dataset=ctx.train_dataset,
+        eval_dataset=ctx.eval_dataset,
+        data_collator=ctx.collator,
+        compute_metrics=compute_metrics_for(ctx.recipe.task),
+        callbacks=list(callbacks),
+        processing_class=ctx.processing_class,
+    )
+    if distillation is not None:
+        return DistillationTrainer(teacher_model=teacher, distillation_config=distillation, **common)
+    return Trainer(**common)
+
+
+def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, teacher: nn.Module | None) -> dict:
+    """
+    Train `model` in place for one stage: pruning callbacks first, then quantization (prune-then-quantize order).
+
+    Returns:
+        `dict`: the stage's log summary (`name`, `steps`, `train_loss`).
+    """
+    from ..pruning.callback import PruningCallback
+    from ..quantization.callback import QuantizationCallback
+
+    callbacks = [PruningCallback(config) for config in stage.pruning]
+    if stage.quantization is not None:
+        callbacks.append(QuantizationCallback(stage.quantization))
+    args = training_args(ctx, f"stage{index}-{stage.name}", stage.training)
+    trainer = _trainer(ctx, model, args, teacher, stage.distillation, callbacks)
+    output = trainer.train()
+    return {"name": stage.name, "steps": trainer.state.global_step, "train_loss": float(output.training_loss)}
+
+
+def finetune(ctx: TrainContext, model: nn.Module, overrides: dict[str, Any]) -> dict:
+    """Fine-tune `model` on the task in place (the `teacher: finetune` step)."""
+    args = training_args(ctx, "teacher-finetune", overrides)
+    trainer = _trainer(ctx, model, args)
+    output = trainer.train()
+    return {"name": "teacher-finetune", "steps": trainer.state.global_step, "train_loss": float(output.training_loss)}
+
+
+def evaluate_model(ctx: TrainContext, model: nn.Module, batch_size: int = 64) -> dict[str, float]:
+    """Held-out metrics of `model` (accuracy / F1, or loss / perplexity for causal LMs)."""
+    overrides = {"per_device_eval_batch_size": batch_size, "disable_tqdm": True}
+    use_cpu = ctx.recipe.stages[-1].training.get("use_cpu") if ctx.recipe.stages else None
+    if use_cpu is not None:
+        overrides["use_cpu"] = use_cpu
+    trainer = _trainer(ctx, model, training_args(ctx, "eval", overrides))
+    return finalize_metrics(trainer.evaluate(), ctx.recipe.task)

