@@ -99,3 +99,15 @@ def test_save_pretrained_into_a_file_path_is_an_error(tmp_path):
     target.write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         QuantizationConfig().save_pretrained(target)
+
+
+def test_saved_config_and_directory_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = DistillationConfig().save_pretrained(tmp_path / "out")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..utils.files import apply_default_permissions
 from .loader import Recipe, load_recipe
 
 
@@ -127,6 +128,7 @@ def run_recipe(
     parent = os.path.dirname(recipe.output_dir)
     os.makedirs(parent, exist_ok=True)
     work_dir = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(recipe.output_dir)}-")
+    apply_default_permissions(work_dir)
     try:
         ctx, model, splits = _prepare(recipe, work_dir)
         log(f"[hf-compress] {recipe.name}: {type(model).__name__}; data: {splits.description}")

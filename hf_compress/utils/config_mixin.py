@@ -7,6 +7,7 @@ import tempfile
 from typing import Any, TypeVar
 
 from ..version import __version__
+from .files import apply_default_permissions
 
 
 T = TypeVar("T", bound="ConfigMixin")
@@ -20,6 +21,7 @@ def atomic_write_text(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        apply_default_permissions(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
