@@ -2,11 +2,11 @@
 
 import json
 import os
-import shutil
-import tempfile
 from typing import Any
 
 import torch.nn as nn
+
+from ..utils.files import replace_directory
 
 
 TEACHER_SUBDIR = "teacher"
@@ -51,15 +51,4 @@ def stage_directory(
 
 def publish(staged: str, output_dir: str) -> str:
     """Move the staged folder to `output_dir`, replacing an existing one only once the new one is complete."""
-    output_dir = os.path.abspath(output_dir)
-    parent = os.path.dirname(output_dir)
-    os.makedirs(parent, exist_ok=True)
-    if os.path.isdir(output_dir):
-        backup = tempfile.mkdtemp(dir=parent, prefix=f".old-{os.path.basename(output_dir)}-")
-        os.rmdir(backup)
-        os.replace(output_dir, backup)
-        shutil.move(staged, output_dir)
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        shutil.move(staged, output_dir)
-    return output_dir
+    return replace_directory(staged, output_dir)

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from ..utils.files import apply_default_permissions
+from ..utils.files import apply_default_permissions, replace_directory
 from ..version import __version__
 from .layout import describe_layouts
 from .quantizer import HfCompressConfig
@@ -78,14 +78,7 @@ def save_compressed(
         model.save_pretrained(tmp, **kwargs)
         if compression_config is not None:
             compression_config.save_pretrained(tmp)
-        if os.path.isdir(target):
-            backup = tempfile.mkdtemp(dir=parent, prefix=f".old-{os.path.basename(target)}-")
-            os.rmdir(backup)
-            os.replace(target, backup)
-            os.replace(tmp, target)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
