@@ -126,15 +126,31 @@ def _quantize_int8(fp32_path: str, output_dir: str, layer_names: list[str] | Non
     if layer_names:
         wanted = {"/model/" + name.replace(".", "/") + "/" for name in layer_names}
         graph = onnx.load(fp32_path, load_external_data=False).graph
-        nodes = [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and _owner(n.name) in wanted]
-        if len(nodes) != len(layer_names):
+        matched = [n for n in graph.node if n.op_type in ("MatMul", "Gemm") and _owner(n.name) in wanted]
+        if len(matched) != len(layer_names):
             raise RuntimeError(
-                f"export_onnx: found {len(nodes)} ONNX MatMul nodes for {len(layer_names)} quantized layers."
+                f"export_onnx: found {len(matched)} ONNX MatMul nodes for {len(layer_names)} quantized layers."
             )
+        # quantize_dynamic first rewrites a Gemm into `<name>_MatMul` + `<name>_Add`, and filters on the new name
+        nodes = [n.name for n in matched] + [n.name + "_MatMul" for n in matched if n.op_type == "Gemm"]
     int8_path = os.path.join(output_dir, "model_int8.onnx")
     quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=per_channel, nodes_to_quantize=nodes,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fmt: skip
+    if layer_names:
+        integer_matmuls = count_integer_matmuls(int8_path)
+        if integer_matmuls != len(layer_names):
+            raise RuntimeError(
+                f"export_onnx: the int8 graph has {integer_matmuls} integer MatMuls for {len(layer_names)} quantized "
+                "layers; some layers were left in fp32."
+            )
     return int8_path
+
+
+def count_integer_matmuls(onnx_path: str) -> int:
+    """Number of integer matrix multiplications (`MatMulInteger`, `DynamicQuantizeMatMul`) in an ONNX graph."""
+    onnx = require("onnx")
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    return sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node)
 
 
 def _owner(node_name: str) -> str:

@@ -31,9 +31,8 @@ def test_int8_export_matches_pytorch(tmp_path, granularity):
     assert int8["num_examples"] == 128 and int8["passed"], int8
     assert int8["max_abs_logit_diff"] < 0.05
     ops = [node.op_type for node in onnx.load(result["onnx_int8"]).graph.node]
-    # 12 encoder MatMuls run as MatMulInteger; the pooler exports as a Gemm that ORT's dynamic mode keeps fp32,
-    # and the classifier is not quantized
-    assert len(result["quantized_layers"]) == 13 and ops.count("MatMulInteger") == 12
+    # 12 encoder MatMuls and the pooler (exported as a Gemm) run as MatMulInteger; the classifier is not quantized
+    assert len(result["quantized_layers"]) == 13 and ops.count("MatMulInteger") == 13
 
 
 def test_bad_quantize_value_and_missing_dependency_message(tmp_path):
