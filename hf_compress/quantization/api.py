@@ -35,7 +35,7 @@ def quantize_(
         config = QuantizationConfig.from_dict(config)
     if not isinstance(config, QuantizationConfig):
         raise ValueError(f"quantize_: config must be a QuantizationConfig or dict, got {type(config).__name__}.")
-    if config.mode == "ptq" and config.activations and calibration_data is None:
+    if config.mode == "ptq" and config.static_activations and calibration_data is None:
         raise ValueError(
             f"QuantizationConfig(mode='ptq', activations={config.activations}) needs calibration_data to measure "
             "activation ranges; pass a DataLoader of a few batches, or set activations=None."
@@ -43,7 +43,7 @@ def quantize_(
     prepare_qat(model, config)
     if config.mode == "qat":
         return model
-    if config.activations:
+    if config.static_activations:
         calibrate(model, calibration_data, config.calibration_samples)
     return convert(model)
 

@@ -132,7 +132,7 @@ class QuantizationCallback(TrainerCallback, ExportableState):
             return
         if self.config.mode == "ptq":
             prepare_qat(self._model, self.config)
-            if self.config.activations:
+            if self.config.static_activations:
                 data = self.calibration_data if self.calibration_data is not None else train_dataloader
                 calibrate(self._model, data, self.config.calibration_samples)
         elif not self.prepared:

@@ -9,7 +9,8 @@ from ..utils.validation import check_choice, check_int, check_regex_list
 BITS = (8, 4, 2, "ternary", 1)
 MODES = ("qat", "ptq")
 GRANULARITIES = ("per_tensor", "per_channel", "per_group")
-ACTIVATION_BITS = (None, 8)
+DYNAMIC = "dynamic"
+ACTIVATION_BITS = (None, 8, DYNAMIC)
 DEFAULT_EXCLUDE = [r"(^|\.)classifier(\.|$)", r"(^|\.)lm_head$", r"(^|\.)qa_outputs$", r"embed"]
 
 
@@ -30,8 +31,10 @@ class QuantizationConfig(ConfigMixin):
             For `"per_group"`: number of consecutive input weights sharing a scale; must divide the input dimension.
         symmetric (`bool`, defaults to `True`):
             Symmetric (zero-point 0) or asymmetric (with a zero-point) weight quantization.
-        activations (`int`, *optional*):
-            Fake-quantize the inputs of quantized Linear layers to this many bits (8) during QAT/PTQ calibration.
+        activations (`int` or `str`, *optional*):
+            Fake-quantize the inputs of quantized Linear layers: `8` with a range observed during training or PTQ
+            calibration (static), or `"dynamic"`: 8-bit asymmetric with the range of each input tensor, exactly
+            as ONNX Runtime's dynamic int8 (`DynamicQuantizeLinear`) runs it, so the exported model matches.
         weight_sharing (`bool`, defaults to `False`):
             Deep-Compression weight sharing: a k-means codebook of 2^bits centroids per layer, stored as indices.
         start_step (`int`, defaults to 0):
@@ -51,7 +54,9 @@ class QuantizationConfig(ConfigMixin):
     granularity: str = field(default="per_channel", metadata={"help": f"One of {list(GRANULARITIES)}."})
     group_size: int = field(default=128, metadata={"help": "per_group: inputs per scale; must divide in_features."})
     symmetric: bool = field(default=True, metadata={"help": "Symmetric (True) or asymmetric (False) weights."})
-    activations: int | None = field(default=None, metadata={"help": "Activation bits (8) or None for weight-only."})
+    activations: int | None = field(
+        default=None, metadata={"help": "8 (static range), 'dynamic' (per-call range, as ONNX Runtime) or None."}
+    )
     weight_sharing: bool = field(default=False, metadata={"help": "k-means codebook of 2^bits centroids per layer."})
     start_step: int = field(default=0, metadata={"help": "Step at which QAT starts."})
     freeze_observers_step: int | None = field(default=None, metadata={"help": "Step after which scales freeze."})
@@ -86,6 +91,11 @@ class QuantizationConfig(ConfigMixin):
         if self.targets is not None:
             self.targets = list(self.targets)
         self.exclude = list(DEFAULT_EXCLUDE) if self.exclude is None else list(self.exclude)
+
+    @property
+    def static_activations(self) -> bool:
+        """Whether activation ranges are observed/calibrated (rather than none, or computed per call)."""
+        return isinstance(self.activations, int)
 
     @property
     def num_levels(self) -> int:

@@ -30,11 +30,12 @@ def convert_module(module: QATLinear) -> QuantizedLinear:
     """
     weight = module.masked_weight().detach().float()
     bias = module.bias is not None
-    act_bits = (
-        module.activation_bits
-        if module.input_observer is not None and bool(module.input_observer.initialized)
-        else None
-    )
+    if module.activation_bits == "dynamic":
+        act_bits = "dynamic"
+    elif module.input_observer is not None and bool(module.input_observer.initialized):
+        act_bits = module.activation_bits
+    else:
+        act_bits = None
     if isinstance(module, SharedWeightLinear):
         codebook, indices = module.codebook()
         out = QuantizedLinear(module.in_features, module.out_features, bias, module.spec,
@@ -52,7 +53,7 @@ def convert_module(module: QATLinear) -> QuantizedLinear:
         out.set_codes(codes)
     if bias:
         out.bias = nn.Parameter(module.bias.detach().clone(), requires_grad=module.bias.requires_grad)
-    if act_bits:
+    if isinstance(act_bits, int):
         scale, zero_point = module.input_observer.qparams()
         out.input_scale.copy_(scale)
         out.input_zero_point.copy_(zero_point)

@@ -45,6 +45,26 @@ class _FakeQuantizeActivationSTE(torch.autograd.Function):
         return grad_output * mask, None, None, None, None
 
 
+def dynamic_activation_qparams(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    Per-tensor asymmetric scale and zero point computed from `x` itself, as ONNX Runtime's `DynamicQuantizeLinear`
+    does: the range is `[min(0, x.min()), max(0, x.max())]` and the zero point is rounded half to even.
+    """
+    qmax = 2**bits - 1
+    low = x.detach().float().min().clamp(max=0.0)
+    high = x.detach().float().max().clamp(min=0.0)
+    scale = (high - low) / qmax
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    zero_point = (-low / scale).round().clamp(0, qmax)
+    return scale, zero_point
+
+
+def fake_quantize_dynamic_activation(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
+    """8-bit fake quantization of `x` with its own range (`dynamic_activation_qparams`), STE backward."""
+    scale, zero_point = dynamic_activation_qparams(x, bits)
+    return fake_quantize_activation(x, scale, zero_point, bits)
+
+
 def fake_quantize_activation(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, bits: int = 8):
     """
     Per-tensor asymmetric fake quantization of an activation (codes in `[0, 2^bits - 1]`), STE backward.

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fake_quant import fake_quantize, fake_quantize_activation
+from .fake_quant import fake_quantize, fake_quantize_activation, fake_quantize_dynamic_activation
 from .observers import ActivationObserver, WeightObserver
 from .qscheme import QuantSpec
 
@@ -21,7 +21,8 @@ class QATLinear(nn.Linear):
     Args:
         linear (`nn.Linear`): the layer to wrap; its parameters are reused, not copied.
         spec (`QuantSpec`): weight scheme.
-        activation_bits (`int`, *optional*): fake-quantize the input to this many bits.
+        activation_bits (`int` or `"dynamic"`, *optional*): fake-quantize the input to this many bits with an observed
+            range, or (`"dynamic"`) to 8 bits with each input's own range.
     """
 
     def __init__(self, linear: nn.Linear, spec: QuantSpec, activation_bits: int | None = None):
@@ -32,7 +33,8 @@ class QATLinear(nn.Linear):
         self.spec = spec
         self.weight_observer = WeightObserver(spec)
         self.activation_bits = activation_bits
-        self.input_observer = ActivationObserver(activation_bits) if activation_bits else None
+        static = isinstance(activation_bits, int)
+        self.input_observer = ActivationObserver(activation_bits) if static else None
         self.calibrating = False
         self.register_buffer("keep_mask", None, persistent=False)
         self.lock_zeros()
@@ -63,6 +65,8 @@ class QATLinear(nn.Linear):
         return fake_quantize(weight, self.weight_observer(weight), self.spec)
 
     def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activation_bits == "dynamic":
+            return fake_quantize_dynamic_activation(x)
         if self.input_observer is None:
             return x
         if self.training or self.calibrating:

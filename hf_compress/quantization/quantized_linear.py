@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fake_quant import fake_quantize_activation
+from .fake_quant import fake_quantize_activation, fake_quantize_dynamic_activation
 from .packing import pack, packed_length, unpack
 from .qscheme import QuantSpec, dequantize
 
@@ -53,7 +53,7 @@ class QuantizedLinear(nn.Module):
             self.register_buffer("scale", torch.ones(rows, groups))
             if self.has_zero_point:
                 self.register_buffer("zero_point", torch.zeros(rows, groups, dtype=torch.uint8))
-        if activation_bits:
+        if isinstance(activation_bits, int):
             self.register_buffer("input_scale", torch.tensor(1.0))
             self.register_buffer("input_zero_point", torch.tensor(0.0))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
@@ -109,7 +109,9 @@ class QuantizedLinear(nn.Module):
         return dequantize(codes, qparams, self.spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.activation_bits:
+        if self.activation_bits == "dynamic":
+            x = fake_quantize_dynamic_activation(x)
+        elif self.activation_bits:
             x = fake_quantize_activation(x, self.input_scale, self.input_zero_point, self.activation_bits)
         return F.linear(x, self.dequantized_weight().to(x.dtype), self.bias)
 

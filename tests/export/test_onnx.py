@@ -52,3 +52,42 @@ def test_cli_exports_a_saved_compressed_model(tmp_path, capsys):
     result = main([str(tmp_path / "model"), "--format", "onnx"])
     assert result["onnx_int8"].endswith("model_int8.onnx") and '"onnx_int8"' in capsys.readouterr().out
     assert check_onnx_export(result["onnx_int8"], model, batches(2))["passed"]
+
+
+def test_dynamic_activations_make_the_int8_export_match_the_pytorch_model(tmp_path):
+    """Weight-only int8 differs from ORT's int8 by ORT's run-time activation quantization; "dynamic" simulates it."""
+    pytest.importorskip("onnxruntime")
+    agreement = {}
+    for activations in (None, "dynamic"):
+        model = tiny_bert(hidden=64)
+        quantize_(model, QuantizationConfig(bits=8, mode="ptq", activations=activations))
+        result = export_onnx(model, tmp_path / str(activations), quantize="int8")
+        agreement[activations] = check_onnx_export(result["onnx_int8"], model, batches())
+    dynamic = agreement["dynamic"]
+    assert dynamic["argmax_agreement"] == 1.0 and dynamic["max_abs_logit_diff"] < 1e-3, dynamic
+    assert dynamic["max_abs_logit_diff"] < agreement[None]["max_abs_logit_diff"]
+
+
+def test_dynamic_activation_qparams_follow_onnx_runtime_rules():
+    from hf_compress.quantization.fake_quant import dynamic_activation_qparams, fake_quantize_dynamic_activation
+
+    x = torch.tensor([[-1.0, 0.5, 3.0]])
+    scale, zero_point = dynamic_activation_qparams(x)
+    assert scale.item() == pytest.approx(4.0 / 255) and zero_point.item() == round(1.0 / (4.0 / 255))
+    positive = torch.tensor([0.5, 2.0])  # the range always includes 0
+    assert dynamic_activation_qparams(positive)[1].item() == 0
+    quantized = fake_quantize_dynamic_activation(x)
+    assert (quantized - x).abs().max().item() <= scale.item() / 2 + 1e-6
+
+
+def test_dynamic_activation_layers_save_and_reload_identically(tmp_path):
+    from hf_compress import load_compressed, save_compressed
+
+    model = tiny_bert(hidden=64).eval()
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", activations="dynamic"))
+    save_compressed(model, tmp_path / "saved")
+    reloaded = load_compressed(tmp_path / "saved").eval()
+    batch = batches(1)[0]
+    with torch.no_grad():
+        assert torch.equal(model(**batch).logits, reloaded(**batch).logits)
+    assert reloaded.bert.encoder.layer[0].attention.self.query.activation_bits == "dynamic"

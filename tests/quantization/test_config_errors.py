@@ -12,7 +12,7 @@ from .helpers import tiny_bert
         ({"bits": 3}, r"bits=3 is not supported; allowed values: \[8, 4, 2, 'ternary', 1\]"),
         ({"mode": "qta"}, r"mode='qta' is not supported; allowed values: \['qat', 'ptq'\]"),
         ({"granularity": "per_row"}, r"granularity='per_row' is not supported"),
-        ({"activations": 4}, r"activations=4 is not supported; allowed values: \[None, 8\]"),
+        ({"activations": 4}, r"activations=4 is not supported; allowed values: \[None, 8, 'dynamic'\]"),
         ({"bits": "ternary", "symmetric": False}, "symmetric by definition"),
         ({"bits": 1, "weight_sharing": True}, "weight_sharing needs bits"),
     ],
