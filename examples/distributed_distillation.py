@@ -77,6 +77,9 @@ def main():
     record = {"rank": rank, "world_size": training_args.world_size, "digest": state_digest(trainer.model)}
     with open(os.path.join(training_args.output_dir, f"rank{rank}_state.json"), "w") as handle:
         json.dump(record, handle)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()  # a clean gloo teardown; exiting without it can abort a rank
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ def main(out_dir: str) -> None:
     tensors["reduced"] = all_reduce_mean({"x": torch.full((3,), float(rank))})["x"]
     tensors["broadcast"] = broadcast_masks({"m": torch.tensor([rank == 0, rank == 1, True])})["m"].to(torch.uint8)
     save_file(tensors, os.path.join(out_dir, f"rank{rank}.safetensors"))
+    # tear gloo down before interpreter exit: its background threads otherwise abort the process now and then
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
