@@ -218,10 +218,11 @@ class DistillationTrainer(Trainer):
         return torch.stack(per_key).mean()
 
     def _record_terms(self, terms: dict, local_items: torch.Tensor, training: bool) -> None:
+        """Keep each term's per-item mean as a detached tensor: no host sync on the training hot path."""
         history = self._term_history["train" if training else "eval"]
         count = local_items.clamp_min(1).float()
         for name, value in terms.items():
-            history[f"{name}_loss"].append((value.detach().float() / count).item())
+            history[f"{name}_loss"].append(value.detach().float() / count)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the mean of each loss term since the last log (`hard_loss`, `distill_loss`, ...) to the Trainer's logs."""
@@ -229,7 +230,7 @@ class DistillationTrainer(Trainer):
         history = self._term_history[mode]
         if history:
             names = sorted(history)
-            means = torch.tensor([sum(history[n]) / len(history[n]) for n in names], device=self.args.device)
+            means = torch.stack([torch.stack(history[n]).mean() for n in names]).to(self.args.device)
             if self.args.world_size > 1:
                 means = self.accelerator.reduce(means, reduction="mean")
             prefix = "eval_" if mode == "eval" else ""
