@@ -238,6 +238,13 @@ class DistillationTrainer(Trainer):
             history.clear()
         super().log(logs, start_time)
 
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        """Save the student, then its `compression_config.json` and model card (the teacher is never saved)."""
+        super()._save(output_dir, state_dict)
+        from ..serialization.trainer_artifacts import write_compression_artifacts
+
+        write_compression_artifacts(self, output_dir if output_dir is not None else self.args.output_dir)
+
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
         if self.projections is not None and self.args.should_save:

@@ -302,3 +302,26 @@ def test_teacher_takes_the_students_dtype_and_device(tmp_path, tiny_bert_pair):
     parameter = next(trainer.teacher_model.parameters())
     assert parameter.dtype == torch.bfloat16
     assert parameter.device == next(trainer.model.parameters()).device
+
+
+def test_save_model_writes_compression_config_and_a_model_card(tmp_path, tiny_bert_pair):
+    from huggingface_hub import ModelCard
+
+    from hf_compress import CompressionConfig, PruningCallback, PruningConfig
+
+    teacher, student = tiny_bert_pair
+    pruning = PruningConfig(structure="unstructured", target_sparsity=0.5, schedule="oneshot")
+    trainer = DistillationTrainer(
+        model=student,
+        teacher_model=teacher,
+        distillation_config=DistillationConfig(alpha=0.7),
+        args=training_args(tmp_path / "run", max_steps=2),
+        train_dataset=classification_dataset(),
+        callbacks=[PruningCallback(pruning)],
+    )
+    trainer.train()
+    trainer.save_model(str(tmp_path / "saved"))
+    saved = CompressionConfig.from_pretrained(tmp_path / "saved")
+    assert saved.distillation.alpha == 0.7 and saved.pruning[0].target_sparsity == 0.5
+    card = ModelCard.load(str(tmp_path / "saved" / "README.md"))
+    assert "hf-compress" in card.data.tags and "distillation" in card.data.tags and "pruned" in card.data.tags
