@@ -81,11 +81,8 @@ def test_alpha_one_is_pure_distillation_and_no_labels_means_distillation(tmp_pat
         assert trainer.compute_loss(student, dict(inputs)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
-def test_gradient_accumulation_matches_one_large_batch_sequence_classification(tmp_path, tiny_bert_pair, alpha):
-    teacher, student = tiny_bert_pair
-    data = classification_dataset(n=8)
-    config = DistillationConfig(alpha=alpha, hidden_loss_weight=0.5, attention_loss_weight=0.5)
+def _train_one_step_ga1_and_ga2(tmp_path, student, teacher, config, data):
+    """One optimizer step as 1 batch of 8 and as 2 accumulated batches of 4: `[(weights, logged loss)] * 2`."""
     results = []
     for name, batch, accumulation in (("ga1", 8, 1), ("ga2", 4, 2)):
         trainer = DistillationTrainer(
@@ -101,6 +98,14 @@ def test_gradient_accumulation_matches_one_large_batch_sequence_classification(t
             train_dataset=data,
         )
         results.append((_trained_weights(trainer), trainer.state.log_history[0]["loss"]))
+    return results
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_gradient_accumulation_matches_one_large_batch_sequence_classification(tmp_path, tiny_bert_pair, alpha):
+    teacher, student = tiny_bert_pair
+    config = DistillationConfig(alpha=alpha, hidden_loss_weight=0.5, attention_loss_weight=0.5)
+    results = _train_one_step_ga1_and_ga2(tmp_path, student, teacher, config, classification_dataset(n=8))
     _assert_same_weights(results[0][0], results[1][0])
     assert results[0][1] == pytest.approx(results[1][1], rel=1e-5)
 
@@ -108,23 +113,9 @@ def test_gradient_accumulation_matches_one_large_batch_sequence_classification(t
 def test_gradient_accumulation_matches_one_large_batch_causal_lm_with_uneven_padding(tmp_path):
     teacher = make_model(LlamaForCausalLM, llama_config(num_hidden_layers=3), seed=3)
     student = make_model(LlamaForCausalLM, llama_config(num_hidden_layers=1), seed=4)
-    data = causal_lm_dataset(n=8)
-    weights = []
-    for name, batch, accumulation in (("ga1", 8, 1), ("ga2", 4, 2)):
-        trainer = DistillationTrainer(
-            model=copy.deepcopy(student),
-            teacher_model=copy.deepcopy(teacher),
-            distillation_config=DistillationConfig(alpha=0.5),
-            args=training_args(
-                tmp_path / name,
-                learning_rate=1.0,
-                per_device_train_batch_size=batch,
-                gradient_accumulation_steps=accumulation,
-            ),
-            train_dataset=data,
-        )
-        weights.append(_trained_weights(trainer))
-    _assert_same_weights(*weights)
+    config = DistillationConfig(alpha=0.5)
+    results = _train_one_step_ga1_and_ga2(tmp_path, student, teacher, config, causal_lm_dataset(n=8))
+    _assert_same_weights(results[0][0], results[1][0])
 
 
 def test_label_smoothing_is_honoured(tmp_path, tiny_bert_pair):

@@ -1,7 +1,6 @@
 """Masks are identical on every rank of a 2-process CPU (gloo) DDP run."""
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -9,15 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.ports import free_port
+
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "ddp_masks.py")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.distributed
