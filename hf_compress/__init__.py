@@ -12,7 +12,7 @@ from .distillation.teacher_cache import precompute_teacher_logits
 from .distillation.trainer import DistillationTrainer
 from .export import check_onnx_export, export_onnx
 from .hub import push_compressed
-from .pruning import PruningCallback, PruningConfig, register_pruning_method, shrink_model
+from .pruning import PruningCallback, PruningConfig, prune_, register_pruning_method, shrink_model
 from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, prepare_qat, quantize_
 from .recipes import RecipeError, load_recipe, run_recipe
 from .serialization import load_compressed, save_compressed
@@ -38,6 +38,7 @@ __all__ = [
     "load_compressed",
     "load_recipe",
     "precompute_teacher_logits",
+    "prune_",
     "prepare_qat",
     "push_compressed",
     "quantize_",

@@ -18,6 +18,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default=None, help="Output directory (default: MODEL_DIR/onnx).")
     parser.add_argument("--quantize", default="int8", choices=["int8", "none"], help="ONNX Runtime int8 MatMuls.")
     parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument(
+        "--quantize-embeddings", action="store_true", help="Also store embedding tables as int8 (smaller file)."
+    )
 
 
 def run_export(args: argparse.Namespace) -> dict:
@@ -28,7 +31,9 @@ def run_export(args: argparse.Namespace) -> dict:
 
     output_dir = args.output_dir or os.path.join(args.model_dir, "onnx")
     quantize = None if args.quantize == "none" else args.quantize
-    result = export_onnx(args.model_dir, output_dir, quantize=quantize, opset=args.opset)
+    result = export_onnx(
+        args.model_dir, output_dir, quantize=quantize, opset=args.opset, quantize_embeddings=args.quantize_embeddings
+    )
     print(json.dumps(result, indent=2))
     return result
 

@@ -55,6 +55,7 @@ def export_onnx(
     sequence_length: int = 16,
     input_names: list[str] | None = None,
     quantize_all_linear: bool = False,
+    quantize_embeddings: bool = False,
 ) -> dict[str, Any]:
     """
     Export a model to `output_dir/model.onnx` (fp32 graph) and, with `quantize="int8"`, `model_int8.onnx`.
@@ -74,6 +75,9 @@ def export_onnx(
         input_names (`list[str]`, *optional*): model inputs; default `input_ids`, `attention_mask` (+
             `token_type_ids` when the config has a token-type vocabulary).
         quantize_all_linear (`bool`, defaults to `False`): int8 for every `MatMul`, not only our quantized layers.
+        quantize_embeddings (`bool`, defaults to `False`): also store the embedding tables (`Gather` of a 2-D weight)
+            as int8 with one scale per table, as ONNX Runtime's own `quantize_dynamic` does; the vocabulary table is
+            most of a small model's bytes. The PyTorch model keeps fp32 embeddings, so outputs differ slightly more.
 
     Returns:
         `dict`: paths (`onnx`, `onnx_int8`), `input_names` and the quantized layer names.
@@ -105,14 +109,16 @@ def export_onnx(
     result: dict[str, Any] = {"onnx": fp32_path, "input_names": input_names, "quantized_layers": quantized_names}
     if quantize == "int8":
         result["onnx_int8"] = _quantize_int8(
-            fp32_path, output_dir, None if quantize_all_linear else quantized_names, per_channel
+            fp32_path, output_dir, None if quantize_all_linear else quantized_names, per_channel, quantize_embeddings
         )
     with open(os.path.join(output_dir, "hf_compress_export.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
     return result
 
 
-def _quantize_int8(fp32_path: str, output_dir: str, layer_names: list[str] | None, per_channel: bool) -> str:
+def _quantize_int8(
+    fp32_path: str, output_dir: str, layer_names: list[str] | None, per_channel: bool, embeddings: bool = False
+) -> str:
     """
     ONNX Runtime dynamic int8 of `fp32_path`, restricted to the MatMuls of `layer_names` when given. Weight scales
     are per output channel when our layers were per-channel/per-group, else per tensor (then a symmetric 8-bit
@@ -133,6 +139,10 @@ def _quantize_int8(fp32_path: str, output_dir: str, layer_names: list[str] | Non
             )
         # quantize_dynamic first rewrites a Gemm into `<name>_MatMul` + `<name>_Add`, and filters on the new name
         nodes = [n.name for n in matched] + [n.name + "_MatMul" for n in matched if n.op_type == "Gemm"]
+        if embeddings:
+            nodes += embedding_gathers(graph)
+    elif not embeddings:
+        nodes = [n.name for n in onnx.load(fp32_path, load_external_data=False).graph.node if n.op_type != "Gather"]
     int8_path = os.path.join(output_dir, "model_int8.onnx")
     quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=per_channel, nodes_to_quantize=nodes,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fmt: skip
@@ -144,6 +154,12 @@ def _quantize_int8(fp32_path: str, output_dir: str, layer_names: list[str] | Non
                 "layers; some layers were left in fp32."
             )
     return int8_path
+
+
+def embedding_gathers(graph) -> list[str]:
+    """Names of the `Gather` nodes that look up rows of a 2-D initializer (embedding tables)."""
+    tables = {t.name for t in graph.initializer if len(t.dims) == 2}
+    return [n.name for n in graph.node if n.op_type == "Gather" and n.input and n.input[0] in tables]
 
 
 def count_integer_matmuls(onnx_path: str) -> int:

@@ -3,6 +3,7 @@
 from .callback import PruningCallback
 from .config import PruningConfig
 from .methods import PruningMethod, available_pruning_methods, register_pruning_method
+from .oneshot import prune_
 from .shrink import ShrinkResult, shrink_model
 from .structures import PruneGroup, find_groups
 
@@ -15,6 +16,7 @@ __all__ = [
     "ShrinkResult",
     "available_pruning_methods",
     "find_groups",
+    "prune_",
     "register_pruning_method",
     "shrink_model",
 ]

@@ -1,5 +1,7 @@
 """ONNX export of a quantized model: outputs agree with PyTorch; int8 MatMuls really are int8."""
 
+import os
+
 import pytest
 import torch
 
@@ -91,3 +93,19 @@ def test_dynamic_activation_layers_save_and_reload_identically(tmp_path):
     with torch.no_grad():
         assert torch.equal(model(**batch).logits, reloaded(**batch).logits)
     assert reloaded.bert.encoder.layer[0].attention.self.query.activation_bits == "dynamic"
+
+
+def test_quantized_embeddings_shrink_the_int8_file_and_still_agree(tmp_path):
+    model = tiny_bert(hidden=64)
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq"))
+    plain = export_onnx(model, tmp_path / "plain", quantize="int8")
+    small = export_onnx(model, tmp_path / "small", quantize="int8", quantize_embeddings=True)
+    graph = onnx.load(small["onnx_int8"]).graph
+    eight_bit = (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)
+    tables = {t.name for t in graph.initializer if t.data_type in eight_bit and t.name.endswith("_quantized")}
+    assert {f"model.bert.embeddings.{k}_embeddings.weight_quantized" for k in ("word", "position")} <= tables
+    fp32_tables = [t for t in onnx.load(plain["onnx_int8"]).graph.initializer if "embeddings" in t.name]
+    assert all(t.data_type == onnx.TensorProto.FLOAT for t in fp32_tables)
+    assert os.path.getsize(small["onnx_int8"]) < os.path.getsize(plain["onnx_int8"])
+    check = check_onnx_export(small["onnx_int8"], model, batches())
+    assert check["passed"] and check["max_abs_logit_diff"] < 0.05, check
