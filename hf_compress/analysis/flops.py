@@ -83,8 +83,29 @@ def dummy_inputs(
     )
 
 
+def _is_linear(module: nn.Module | None) -> bool:
+    return isinstance(module, nn.Linear) or type(module).__name__ == "QuantizedLinear"
+
+
+def query_key_projections(model: nn.Module) -> dict[str, tuple[str, str]]:
+    """
+    Query and key projections of every attention block, float or quantized: `{projection name: (block name, "q" or
+    "k")}`; the attention matmuls are counted from their output shapes.
+    """
+    from ..pruning.structures.heads import _PROJECTION_NAMES  # lazy: pruning.budget imports this module
+
+    found = {}
+    for name, module in model.named_modules():
+        for q_name, k_name, _, _ in _PROJECTION_NAMES:
+            if _is_linear(getattr(module, q_name, None)) and _is_linear(getattr(module, k_name, None)):
+                prefix = f"{name}." if name else ""
+                found[prefix + q_name], found[prefix + k_name] = (name, "q"), (name, "k")
+                break
+    return found
+
+
 def _linear_macs(module: nn.Module, output: torch.Tensor) -> int:
-    if isinstance(module, nn.Linear) or type(module).__name__ == "QuantizedLinear":
+    if _is_linear(module):
         return output.numel() * module.in_features
     return output.numel() * module.weight.shape[0]  # transformers Conv1D: weight is (in, out)
 
@@ -120,13 +141,7 @@ def count_flops(
     inputs = inputs if inputs is not None else dummy_inputs(model, sequence_length, image_size, batch_size)
     rows: list[FlopsRow] = []
     shapes: dict[str, list[tuple[int, ...]]] = {}
-    q_and_k = {}
-    from ..pruning.structures.heads import find_head_groups  # lazy: pruning.budget imports this module
-
-    for group in find_head_groups(model):
-        q_and_k[group.slices[0].module] = (group.name, "q")
-        k_name = next(s.module for s in group.slices if s.module != group.slices[0].module)
-        q_and_k[k_name] = (group.name, "k")
+    q_and_k = query_key_projections(model)
 
     def hook(name: str, module: nn.Module):
         def record(_module, _inputs, output):

@@ -21,8 +21,9 @@ class PruningConfig(ConfigMixin):
 
     Args:
         method (`str`, defaults to `"magnitude"`):
-            Importance score: `"magnitude"` (L1 of the weights of a unit) or `"movement"` (first-order, -weight x
-            gradient accumulated over the steps before each pruning event). Any method registered with
+            Importance score: `"magnitude"` (L1 of the weights of a unit), `"movement"` (first-order, -weight x
+            gradient accumulated over the steps before each pruning event) or `"taylor"` (sum of (weight x gradient)^2,
+            the first-order estimate of the loss increase; with `prune_`, from calibration batches). Any method registered with
             `hf_compress.pruning.register_pruning_method` is accepted.
         structure (`str`, defaults to `"unstructured"`):
             One of `"unstructured"`, `"n:m"` (N zeros-free weights in every group of M along the input dimension;
@@ -60,7 +61,7 @@ class PruningConfig(ConfigMixin):
 
     config_name = "pruning"
 
-    method: str = field(default="magnitude", metadata={"help": "'magnitude' or 'movement' (or a registered method)."})
+    method: str = field(default="magnitude", metadata={"help": "'magnitude', 'movement', 'taylor' (or registered)."})
     structure: str = field(
         default="unstructured", metadata={"help": f"One of {list(STRUCTURES)}, or 'N:M' like '2:4'."}
     )

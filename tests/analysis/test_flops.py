@@ -109,3 +109,13 @@ def test_quantized_layers_still_count_as_parameters_with_their_bits():
     assert abs(report.nonzero_params - before[1]) <= before[0] * 0.01  # rounding may zero a few tiny weights
     quantized_rows = [row for row in report.rows if row.type == "QuantizedLinear"]
     assert quantized_rows and all(row.bits == 8 and row.params > 0 for row in quantized_rows)
+
+
+def test_quantizing_does_not_change_the_flops_count():
+    from hf_compress.quantization import QuantizationConfig, quantize_
+
+    model = tiny_bert()
+    quantize_(model, QuantizationConfig(mode="ptq", bits=8))
+    count = count_flops(model, sequence_length=16)
+    assert count.total_macs == bert_macs(16, 32, 32, 64)  # attention matmuls found behind quantized q/k too
+    assert count.by_name()["bert.encoder.layer.1.attention.self"].kind == "attention"

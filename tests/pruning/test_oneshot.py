@@ -30,6 +30,64 @@ def test_unstructured_zeroes_the_smallest_weights_of_every_layer():
     assert kept_min >= before[after == 0].max()  # magnitude: every kept weight is at least as large as a pruned one
 
 
-def test_movement_is_refused_without_training():
-    with pytest.raises(ValueError, match="method='movement'.*'magnitude'"):
+def test_gradient_methods_need_calibration_data():
+    with pytest.raises(ValueError, match="method=.movement. scores units with gradients; pass calibration_data"):
         prune_(tiny_bert(), {"structure": "heads", "method": "movement", "target_sparsity": 0.5})
+
+
+def labelled_batches(count=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        {
+            **text_batch(batch_size=8, length=16, seed=seed + i),
+            "labels": torch.randint(0, 2, (8,), generator=generator),
+        }
+        for i in range(count)
+    ]
+
+
+def test_taylor_scores_come_from_calibration_gradients_and_change_no_weight():
+    from hf_compress.pruning.methods.taylor import TaylorPruning
+
+    model = tiny_bert()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    config = PruningConfig(structure="neurons", method="taylor", target_sparsity=0.5, shrink=False)
+    callback = prune_(model, config, calibration_data=labelled_batches())
+    assert isinstance(callback._method, TaylorPruning)
+    assert all(p.grad is None for p in model.parameters())  # calibration leaves no gradients behind
+    # by hand: sum over batches of (w * g)^2, summed per neuron; the top half of each layer is kept
+    reference = tiny_bert().eval()
+    params = dict(reference.named_parameters())
+    scores = {name: torch.zeros_like(params[name]) for name in callback._params}
+    for batch in labelled_batches():
+        reference.zero_grad()
+        reference(**batch).loss.backward()
+        for name in scores:
+            scores[name] += (params[name] * params[name].grad).detach().square()
+    for group in callback.groups:
+        units = group.unit_scores(scores)
+        expected = torch.zeros_like(units, dtype=torch.bool)
+        expected[units.topk(units.numel() // 2).indices] = True
+        assert torch.equal(callback.keeps[group.name], expected), group.name
+    pruned = [k for k in before if not torch.equal(before[k], model.state_dict()[k])]
+    assert pruned and all(".intermediate.dense." in k or ".output.dense." in k for k in pruned)  # only masking
+
+
+def copy_of(model):
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def test_taylor_keeps_units_that_matter_where_magnitude_does_not():
+    # a neuron with large input weights whose output is multiplied by ~0 downstream is useless; magnitude keeps it
+    model = tiny_bert()
+    with torch.no_grad():
+        layer = model.bert.encoder.layer[0]
+        layer.intermediate.dense.weight[0] *= 50
+        layer.output.dense.weight[:, 0] = 1e-6
+    config = {"structure": "neurons", "target_sparsity": 0.5, "shrink": False, "targets": [r"layer\.0\."]}
+    by_magnitude = prune_(copy_of(model), config)
+    by_taylor = prune_(copy_of(model), {**config, "method": "taylor"}, calibration_data=labelled_batches())
+    first = lambda callback: callback.keeps["bert.encoder.layer.0"]  # noqa: E731
+    assert bool(first(by_magnitude)[0]) is True and bool(first(by_taylor)[0]) is False

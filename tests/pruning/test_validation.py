@@ -30,7 +30,7 @@ def test_both_budgets():
 def test_bad_choices_list_allowed_values():
     with pytest.raises(ValueError, match=r"structure='rows'.*allowed values: \['unstructured', 'n:m'"):
         PruningConfig(structure="rows")
-    with pytest.raises(ValueError, match=r"method='random'.*allowed values: \['magnitude', 'movement'\]"):
+    with pytest.raises(ValueError, match=r"method='random'.*allowed values: \['magnitude', 'movement', 'taylor'\]"):
         PruningConfig(method="random")
     with pytest.raises(ValueError, match=r"structure='n:m'.*allowed values: \['heads', 'neurons', 'channels'\]"):
         PruningConfig(structure="heads+n:m")

@@ -27,6 +27,7 @@ class MovementPruning(PruningMethod):
     """
 
     needs_gradients = True
+    state_prefix = "movement"
 
     def __init__(self, param_names: list[str]):
         super().__init__(param_names)
@@ -39,17 +40,24 @@ class MovementPruning(PruningMethod):
             param = params[name]
             if param.grad is None:
                 continue
-            update = -(param.detach().float() * param.grad.detach().float())
+            update = self.element_update(param.detach().float(), param.grad.detach().float())
             if name in self._scores:
                 self._scores[name].add_(update)
             else:
                 self._scores[name] = update.clone()
         self.steps_seen += 1
 
+    @staticmethod
+    def element_update(weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """What one observed gradient adds to each element's score."""
+        return -(weight * grad)
+
     @torch.no_grad()
     def scores(self, params: dict[str, nn.Parameter]) -> dict[str, torch.Tensor]:
         if self.steps_seen == 0:
-            logger.info("movement pruning: no optimizer step observed yet, using magnitude scores for this event")
+            logger.info(
+                "%s pruning: no gradient observed yet, using magnitude scores for this event", self.state_prefix
+            )
             return {name: params[name].detach().abs().float() for name in self.param_names}
         return {
             name: self._scores.get(name, torch.zeros_like(params[name], dtype=torch.float32))
@@ -61,13 +69,12 @@ class MovementPruning(PruningMethod):
         self.steps_seen = 0
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        tensors = {f"movement.{name}": score.contiguous() for name, score in self._scores.items()}
-        tensors["movement_steps_seen"] = torch.tensor([self.steps_seen], dtype=torch.int64)
+        tensors = {f"{self.state_prefix}.{name}": score.contiguous() for name, score in self._scores.items()}
+        tensors[f"{self.state_prefix}_steps_seen"] = torch.tensor([self.steps_seen], dtype=torch.int64)
         return tensors
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        self._scores = {
-            k.removeprefix("movement."): v.clone() for k, v in tensors.items() if k.startswith("movement.")
-        }
-        steps = tensors.get("movement_steps_seen")
+        prefix = self.state_prefix + "."
+        self._scores = {k.removeprefix(prefix): v.clone() for k, v in tensors.items() if k.startswith(prefix)}
+        steps = tensors.get(f"{self.state_prefix}_steps_seen")
         self.steps_seen = int(steps.item()) if steps is not None else 0

