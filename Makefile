@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install run test quick-test style lint clean
+.PHONY: install run test quick-test style lint clean bench bench-quick
 
 $(BIN)/hf-compress: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest tests
+
+bench: install
+	$(BIN)/python benchmarks/run_suite.py
+
+bench-quick: install
+	$(BIN)/python benchmarks/run_suite.py --quick
 
 style: install
 	$(BIN)/ruff format hf_compress tests examples benchmarks

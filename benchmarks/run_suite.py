@@ -7,7 +7,7 @@ Writes `benchmarks/results/suite_sst2.json`, the plots in `benchmarks/results/pl
 (`--quick`: a subsample of every variant in minutes, written under `benchmarks/results/quick/`). Interrupted runs
 resume: finished (variant, seed) models in the work directory are reused when the settings match.
 
-Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 150] [--variants paper80_kd ...]
+Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 100] [--variants paper80_kd ...]
 """
 
 import argparse
@@ -45,7 +45,7 @@ from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import compression_report, export_onnx  # noqa: E402
 
 
-FULL = {"train_rows": 12000, "student_rows": 12000, "dev_rows": 0, "validation_rows": None, "steps": 150,
+FULL = {"train_rows": 12000, "student_rows": 12000, "dev_rows": 0, "validation_rows": None, "steps": 100,
         "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}}  # fmt: skip
 QUICK = {"train_rows": 256, "student_rows": 256, "dev_rows": 0, "validation_rows": 200, "steps": 4,
          "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}}  # fmt: skip
@@ -243,7 +243,8 @@ def setup_text(settings: dict) -> str:
         f"(lr {settings['teacher_lr']:g}); every student starts from it and trains {settings['steps']} steps of "
         f"batch 32 on {settings['student_rows']} other train rows; KD = KL of T=2 softened logits (alpha 0.5) + "
         "hidden-state MSE (weight 1) against the frozen teacher; 'no KD' = the same run on the labels only. "
-        "Structured variants are pruned one-shot by magnitude and physically shrunk before training (the paper's "
+        "Structured variants are pruned one-shot (heads and neurons ranked by first-order Taylor importance, "
+        "sum of (weight x gradient)^2 over 16 labelled batches) and physically shrunk before training (the paper's "
         "prune -> quantize -> distill); unstructured 90% is pruned gradually (cubic, target reached halfway) and "
         "2:4 at step 0 inside the run, int8 QAT starting when pruning ends."
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from torch.utils.data import DataLoader, Subset
 from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
 
 from hf_compress import (
@@ -36,6 +37,8 @@ class TrainingPlan:
         collator: the padding collator.
         steps (`int`): optimizer steps (batch 32) per run.
         work (`str`): directory for run outputs.
+        calibration_batches (`int`, defaults to 16): labelled batches (of 32 training rows) that rank units before
+            one-shot pruning with a gradient-based method.
     """
 
     teacher_path: str
@@ -43,6 +46,11 @@ class TrainingPlan:
     collator: object
     steps: int
     work: str
+    calibration_batches: int = 16
+
+    def calibration_data(self) -> DataLoader:
+        rows = Subset(self.train_dataset, range(min(len(self.train_dataset), 32 * self.calibration_batches)))
+        return DataLoader(rows, batch_size=32, collate_fn=self.collator)
 
 
 def training_args(output_dir: str, steps: int, learning_rate: float, seed: int) -> TrainingArguments:
@@ -102,7 +110,8 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     if variant.order == "qpd":
         model = snap_to_quantization_grid(model, variant.quantization)
     if variant.pruning is not None and variant.prune_when == BEFORE:
-        prune_(model, PruningConfig(**variant.pruning))
+        config = PruningConfig(**variant.pruning)
+        prune_(model, config, calibration_data=plan.calibration_data() if config.method != "magnitude" else None)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
     args = training_args(run_dir, plan.steps, variant.learning_rate, seed)
     common = {

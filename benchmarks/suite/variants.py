@@ -11,7 +11,7 @@ INT4 = {"bits": 4, "granularity": "per_channel"}
 KD = {"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}
 
 # how pruning happens relative to training
-BEFORE = "before"  # one-shot magnitude pruning (and physical shrink) of the trained teacher copy, then training
+BEFORE = "before"  # one-shot pruning (and physical shrink) of the trained teacher copy, then training
 DURING = "during"  # a PruningCallback inside the training run (masks; gradual or one-shot at step 0)
 
 ORDERS = {
@@ -57,8 +57,11 @@ class Variant:
 
 
 def structured(flops: float) -> dict:
-    """The paper's coarse pruning: attention heads and FFN neurons to a fraction of FLOPs removed."""
-    return {"structure": "heads+neurons", "target_flops_reduction": flops, "sequence_length": 64}
+    """
+    The paper's coarse pruning: attention heads and FFN neurons to a fraction of FLOPs removed, ranked by first-order
+    Taylor importance on a few labelled batches (one-shot) or on the training gradients (during training).
+    """
+    return {"structure": "heads+neurons", "target_flops_reduction": flops, "sequence_length": 64, "method": "taylor"}
 
 
 def _both(key: str, label: str, family: str, **kwargs) -> list[Variant]:
