@@ -45,9 +45,9 @@ from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import compression_report, export_onnx  # noqa: E402
 
 
-FULL = {"train_rows": 12000, "student_rows": 12000, "dev_rows": 0, "validation_rows": None, "steps": 100,
+FULL = {"train_rows": 12000, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
         "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}}  # fmt: skip
-QUICK = {"train_rows": 256, "student_rows": 256, "dev_rows": 0, "validation_rows": 200, "steps": 4,
+QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4,
          "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}}  # fmt: skip
 THREADS = 2
 
@@ -125,7 +125,7 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
     runs = []
     for seed in settings["seeds"]:
         for variant in variants:
-            ident = (variant.key, seed, plan.steps, settings["student_rows"])
+            ident = (variant.key, seed, plan.steps, settings["train_rows"])
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append(done[ident])
                 continue
@@ -133,7 +133,7 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
             path, seconds = builder(variant, seed, plan)
             run = {"key": variant.key, "label": variant.label, "family": variant.family, "distill": variant.distill,
                    "order": variant.order, "shrinks": variant.shrinks, "seed": seed, "steps": plan.steps,
-                   "student_rows": settings["student_rows"], "path": path, "compress_s": seconds}  # fmt: skip
+                   "student_rows": settings["train_rows"], "path": path, "compress_s": seconds}  # fmt: skip
             run.update(measure_model(path, teacher, settings["splits"]["validation"], settings["collator"]))
             print(json.dumps({k: v for k, v in run.items() if k != "path"}), flush=True)
             with open(ledger_path, "a", encoding="utf-8") as handle:
@@ -180,6 +180,8 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(base)
     settings["collator"] = DataCollatorWithPadding(tokenizer)
     settings["splits"] = load_splits(args.data_dir, tokenizer, settings)
+    # as in the paper (and for a user with one dataset), students train on the rows the teacher was trained on
+    settings["splits"]["student"] = settings["splits"]["teacher"]
     settings["work"] = os.path.join(CACHE, "suite_quick" if args.quick else "suite")
     os.makedirs(settings["work"], exist_ok=True)
     batches = eval_batches(settings["splits"]["validation"], settings["collator"])
@@ -241,7 +243,7 @@ def setup_text(settings: dict) -> str:
     return (
         f"teacher = the pretrained all-MiniLM-L6-v2 fine-tuned 1 epoch on {settings['train_rows']} SST-2 train rows "
         f"(lr {settings['teacher_lr']:g}); every student starts from it and trains {settings['steps']} steps of "
-        f"batch 32 on {settings['student_rows']} other train rows; KD = KL of T=2 softened logits (alpha 0.5) + "
+        f"batch 32 on the same rows (as in the paper: the user's one training set); KD = KL of T=2 softened logits (alpha 0.5) + "
         "hidden-state MSE (weight 1) against the frozen teacher; 'no KD' = the same run on the labels only. "
         "Structured variants are pruned one-shot (heads and neurons ranked by first-order Taylor importance, "
         "sum of (weight x gradient)^2 over 16 labelled batches) and physically shrunk before training (the paper's "

@@ -41,10 +41,14 @@ def update_compression_config(model: nn.Module) -> HfCompressConfig:
     return config
 
 
+SAVE_FORMATS = ("hf_compress", "compressed-tensors", "auto")
+
+
 def save_compressed(
     model: nn.Module,
     save_directory: str | os.PathLike,
     compression_config: Any | None = None,
+    format: str = "auto",
     **kwargs: Any,
 ) -> str:
     """
@@ -56,6 +60,10 @@ def save_compressed(
         model (`nn.Module`): the (possibly DDP-wrapped) transformers model.
         save_directory (`str` or `os.PathLike`): the output directory.
         compression_config (`CompressionConfig`, *optional*): written as `compression_config.json`.
+        format (`str`, defaults to `"hf_compress"`): `"hf_compress"` (every compressed model; reloads with
+            hf_compress installed), `"compressed-tensors"` (symmetric int8/int4 weights with config-expressible
+            shapes; plain transformers with `compressed-tensors` installed reloads it, and so does `load_compressed`),
+            or `"auto"`: compressed-tensors when the model fits it and the package is installed, else hf_compress.
         kwargs: passed to `model.save_pretrained` (e.g. `max_shard_size`); `safe_serialization` is always on.
 
     Returns:
@@ -64,6 +72,10 @@ def save_compressed(
     from ..pruning.masks import unwrap_model
 
     model = unwrap_model(model)
+    if format not in SAVE_FORMATS:
+        raise ValueError(f"save_compressed: format={format!r} is not supported; allowed values: {list(SAVE_FORMATS)}.")
+    if format == "auto":
+        format = "compressed-tensors" if _compressed_tensors_fits(model) else "hf_compress"
     if kwargs.pop("safe_serialization", True) is False:
         raise ValueError("save_compressed writes safetensors only; safe_serialization=False is not supported.")
     target = os.path.abspath(os.fspath(save_directory))
@@ -71,6 +83,13 @@ def save_compressed(
         raise ValueError(f"save_directory={str(save_directory)!r} is a file; pass a directory.")
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
+    if format == "compressed-tensors":
+        from .compressed_tensors import save_compressed_tensors
+
+        path = save_compressed_tensors(model, target, **kwargs)
+        if compression_config is not None:
+            compression_config.save_pretrained(path)
+        return path
     update_compression_config(model)
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(target)}-")
     apply_default_permissions(tmp)
@@ -83,3 +102,11 @@ def save_compressed(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _compressed_tensors_fits(model: nn.Module) -> bool:
+    import importlib.util
+
+    from .compressed_tensors import compressed_tensors_blockers
+
+    return importlib.util.find_spec("compressed_tensors") is not None and not compressed_tensors_blockers(model)

@@ -49,7 +49,7 @@ def test_reload_in_fresh_process_gives_identical_logits(tmp_path):
         quantize_(model, QuantizationConfig(mode="ptq", **kwargs), calibration_data=calibration)
         with torch.no_grad():
             expected[name] = model(**x).logits
-        save_compressed(model, tmp_path / name)
+        save_compressed(model, tmp_path / name, format="hf_compress")
         config = json.load(open(tmp_path / name / "config.json"))
         layouts = config["quantization_config"]["layouts"]["quantized_modules"]["modules"]
         assert len(layouts) == 13 and not any(f.endswith(".bin") for f in os.listdir(tmp_path / name))
