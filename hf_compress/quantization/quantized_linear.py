@@ -6,7 +6,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fake_quant import fake_quantize_activation, fake_quantize_dynamic_activation
+from .fake_quant import (
+    activation_codes,
+    dynamic_activation_qparams,
+    fake_quantize_activation,
+    fake_quantize_dynamic_activation,
+)
 from .packing import pack, packed_length, unpack
 from .qscheme import QuantSpec, dequantize
 
@@ -109,11 +114,39 @@ class QuantizedLinear(nn.Module):
         return dequantize(codes, qparams, self.spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inference = not (torch.is_grad_enabled() and x.requires_grad)  # the integer path has no gradient
+        if self.activation_bits == "dynamic" and self.integer_matmul_exact() and inference:
+            return self._integer_forward(x)
         if self.activation_bits == "dynamic":
             x = fake_quantize_dynamic_activation(x)
         elif self.activation_bits:
             x = fake_quantize_activation(x, self.input_scale, self.input_zero_point, self.activation_bits)
         return F.linear(x, self.dequantized_weight().to(x.dtype), self.bias)
+
+    def integer_matmul_exact(self) -> bool:
+        """Whether the integer product can be computed exactly, as integer kernels do (symmetric integer codes)."""
+        return self.codebook_size is None and self.spec.is_integer and self.spec.symmetric
+
+    def _integer_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        Dynamic int8 activations times integer weight codes, accumulated exactly (float64 holds every int32 sum)
+        and scaled once, the way ONNX Runtime's `DynamicQuantizeMatMul` / `MatMulIntegerToFloat` compute, so the
+        exported model and this one round the same way.
+        """
+        scale_x, zero_point = dynamic_activation_qparams(x)
+        codes_x = activation_codes(x.detach().float(), scale_x, zero_point, 0, 255) - zero_point
+        weight_codes = self.codes().double()
+        if self.spec.granularity == "per_group":  # one scale per group: accumulate each group separately
+            groups = self.scale.shape[1]
+            xs = codes_x.double().unflatten(-1, (groups, -1))
+            acc = torch.einsum("...gi,ogi->...og", xs, weight_codes.unflatten(-1, (groups, -1)))
+            out = (acc.float() * (scale_x * self.scale)).sum(-1)
+        else:
+            acc = codes_x.double() @ weight_codes.T
+            out = acc.float() * (scale_x * self.scale.reshape(-1))
+        if self.bias is not None:
+            out = out + self.bias
+        return out.to(x.dtype)
 
     def layout_entry(self) -> dict[str, Any]:
         """JSON description used to rebuild this module before loading weights."""

@@ -109,3 +109,34 @@ def test_quantized_embeddings_shrink_the_int8_file_and_still_agree(tmp_path):
     assert os.path.getsize(small["onnx_int8"]) < os.path.getsize(plain["onnx_int8"])
     check = check_onnx_export(small["onnx_int8"], model, batches())
     assert check["passed"] and check["max_abs_logit_diff"] < 0.05, check
+
+
+def test_dynamic_int8_layer_computes_what_onnx_runtime_computes(tmp_path):
+    """Exact integer accumulation + one scale, as ORT's DynamicQuantizeMatMul: outputs equal to float rounding."""
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(96, 40))
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", activations="dynamic", exclude=[]))
+    layer = model[0]
+    weight, bias = layer.dequantized_weight().T.contiguous().numpy(), layer.bias.detach().numpy()
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 96])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 40])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
+    fp32, int8 = str(tmp_path / "linear.onnx"), str(tmp_path / "linear_int8.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), fp32)
+    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
+    session = onnxruntime.InferenceSession(int8, providers=["CPUExecutionProvider"])
+    x = torch.randn(64, 96) * 3
+    theirs = torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
+    with torch.no_grad():
+        ours = layer(x)
+    assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5), (ours - theirs).abs().max()
+    simulated = layer(x.requires_grad_())  # with autograd: dequantize-then-float-matmul (differentiable) path
+    assert (simulated - theirs).abs().max() > (ours - theirs).abs().max()
