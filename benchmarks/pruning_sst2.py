@@ -6,18 +6,21 @@ Reports accuracy, FLOPs, parameters, safetensors bytes and CPU latency (batch 1 
 2 threads, median of repeats) side by side, prints a table and writes `benchmarks/results/pruning_sst2.json`.
 
 Usage: python benchmarks/pruning_sst2.py [--data-dir ../shared/data/sst2] [--train-rows 12000] [--student-steps 600]
+    [--teacher CACHED_TEACHER_DIR] [--schedule oneshot --method taylor] [--hidden-weight 1.0]
+
+`--schedule oneshot` prunes before training with `prune_` (Taylor scores on 16 labelled batches) and shrinks at
+once, so the student trains small; `cubic` prunes gradually inside the run with a `PruningCallback`.
 """
 
 import argparse
 import csv
 import json
 import os
-import statistics
 import tempfile
 import time
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -32,6 +35,7 @@ from hf_compress.distillation.config import DistillationConfig
 from hf_compress.distillation.trainer import DistillationTrainer
 from hf_compress.pruning.callback import PruningCallback
 from hf_compress.pruning.config import PruningConfig
+from hf_compress.pruning.oneshot import prune_
 from hf_compress.serialization import load_compressed, save_compressed
 
 
@@ -95,23 +99,6 @@ def accuracy(model, dataset, collator) -> float:
     return correct / len(dataset)
 
 
-@torch.no_grad()
-def latency_ms(model, batch_size: int, repeats: int) -> float:
-    model.eval()
-    inputs = {
-        "input_ids": torch.randint(1000, 2000, (batch_size, MAX_LENGTH)),
-        "attention_mask": torch.ones(batch_size, MAX_LENGTH, dtype=torch.long),
-    }
-    for _ in range(3):
-        model(**inputs)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(**inputs)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def measure(name: str, model, teacher, dataset, collator, save_dir: str) -> dict:
     report = compression_report(model, teacher=teacher, sequence_length=MAX_LENGTH, save_dir=save_dir)
     return {
@@ -121,20 +108,22 @@ def measure(name: str, model, teacher, dataset, collator, save_dir: str) -> dict
         "flops_removed": 1 - report.ratios().get("flops", 1.0),
         "params_m": report.params / 1e6,
         "mb_on_disk": report.bytes_on_disk / 1e6,
-        **latencies(model),
     }
 
 
-def latencies(model) -> dict:
-    """Median latency at 2 threads (the reference setting) and at 1 thread (robust when the 2 cores are shared)."""
-    out = {}
-    previous = torch.get_num_threads()
-    for threads in (2, 1):
-        torch.set_num_threads(threads)
-        suffix = "" if threads == 2 else "_1thread"
-        out[f"latency_ms_b1{suffix}"] = latency_ms(model, 1, 30)
-        out[f"latency_ms_b32{suffix}"] = latency_ms(model, 32, 7)
-    torch.set_num_threads(previous)
+def interleaved_latencies(models: dict) -> dict[str, dict]:
+    """
+    Median latency (ms) of every model at batch 1 and 32, sequence length 64, at 2 threads (the reference setting)
+    and at 1 thread, measured round-robin so load changes on the shared machine hit all models alike.
+    """
+    from quantization_sst2 import interleaved_latency  # lazy: that module imports this one
+
+    out = {name: {} for name in models}
+    for threads, suffix in ((2, ""), (1, "_1thread")):
+        medians = interleaved_latency(models, {1: 30, 32: 7}, threads)
+        for name in models:
+            out[name][f"latency_ms_b1{suffix}"] = medians[name][1]
+            out[name][f"latency_ms_b32{suffix}"] = medians[name][32]
     return out
 
 
@@ -147,6 +136,10 @@ def main() -> None:
     parser.add_argument("--targets", type=float, nargs="+", default=[0.5, 0.8], help="FLOPs fractions to remove.")
     parser.add_argument("--method", default="movement", help="Pruning score: movement or magnitude.")
     parser.add_argument("--train-threads", type=int, default=2, help="torch threads while training.")
+    parser.add_argument("--teacher", default=None, help="A fine-tuned teacher directory to reuse (skips training).")
+    parser.add_argument("--schedule", default="cubic", choices=["cubic", "oneshot"], help="When to prune.")
+    parser.add_argument("--hidden-weight", type=float, default=0.0, help="Hidden-state MSE weight of the KD loss.")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Student learning rate.")
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "pruning_sst2.json"))
     args = parser.parse_args()
 
@@ -166,51 +159,63 @@ def main() -> None:
     timings = {}
 
     start = time.time()
-    teacher = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
-    Trainer(
-        model=teacher, args=args_for(f"{work}/teacher"), train_dataset=teacher_rows, data_collator=collator
-    ).train()
+    if args.teacher:
+        teacher = AutoModelForSequenceClassification.from_pretrained(args.teacher)
+    else:
+        teacher = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
+        Trainer(
+            model=teacher, args=args_for(f"{work}/teacher"), train_dataset=teacher_rows, data_collator=collator
+        ).train()
     timings["teacher_train_s"] = time.time() - start
     teacher.eval()
     teacher.save_pretrained(f"{work}/teacher_model")
     results = [measure("teacher fp32", teacher, teacher, validation, collator, f"{work}/teacher_model")]
+    timed = {"teacher fp32": teacher}
     print(json.dumps(results[-1]), flush=True)
 
     for target in args.targets:
         start = time.time()
         student = AutoModelForSequenceClassification.from_pretrained(f"{work}/teacher_model")
-        callback = PruningCallback(
-            PruningConfig(
-                method=args.method,
-                structure="heads+neurons",
-                target_flops_reduction=target,
-                schedule="cubic",
-                start_step=0,
-                end_step=int(0.6 * args.student_steps),
-                frequency=max(1, args.student_steps // 30),
-                sequence_length=MAX_LENGTH,
+        pruning = {"method": args.method, "structure": "heads+neurons", "target_flops_reduction": target,
+                   "sequence_length": MAX_LENGTH}  # fmt: skip
+        if args.schedule == "oneshot":
+            calibration = DataLoader(Subset(student_rows, range(512)), batch_size=32, collate_fn=collator)
+            callback = prune_(student, PruningConfig(**pruning), calibration_data=calibration)
+            callbacks = []
+        else:
+            callback = PruningCallback(
+                PruningConfig(
+                    **pruning,
+                    schedule="cubic",
+                    start_step=0,
+                    end_step=int(0.6 * args.student_steps),
+                    frequency=max(1, args.student_steps // 30),
+                )  # fmt: skip
             )
-        )
+            callbacks = [callback]
         trainer = DistillationTrainer(
             model=student,
             teacher_model=teacher,
-            distillation_config=DistillationConfig(temperature=2.0, alpha=0.5),
-            args=args_for(f"{work}/student{target}", steps=args.student_steps, lr=1e-4),
+            distillation_config=DistillationConfig(temperature=2.0, alpha=0.5, hidden_loss_weight=args.hidden_weight),
+            args=args_for(f"{work}/student{target}", steps=args.student_steps, lr=args.lr),
             train_dataset=student_rows,
             data_collator=collator,
-            callbacks=[callback],
+            callbacks=callbacks,
         )
         trainer.train()
         save_dir = f"{work}/student{target}_model"
         save_compressed(student, save_dir)
         reloaded = load_compressed(save_dir)  # what a user gets back from disk
         timings[f"student_{target}_s"] = time.time() - start
+        timed[f"heads+neurons -{target:.0%} FLOPs"] = reloaded
         results.append(
             measure(f"heads+neurons -{target:.0%} FLOPs", reloaded, teacher, validation, collator, save_dir)
         )
         results[-1]["shrink_left_alone"] = callback.shrink_result.left_alone
         print(json.dumps(results[-1]), flush=True)
 
+    for row, latency in zip(results, interleaved_latencies(timed).values()):
+        row.update(latency)
     teacher_row = results[0]
     header = (
         f"{'model':<28}{'acc':>7}{'dAcc':>7}{'GFLOPs':>8}{'removed':>9}{'params M':>10}{'MB':>7}{'ms b1':>8}{'ms b32':>8}"

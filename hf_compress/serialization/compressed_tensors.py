@@ -133,10 +133,8 @@ def save_compressed_tensors(model: nn.Module, save_directory: str | os.PathLike,
         )
     quantized = {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}
     clone, _ = materialize_quantized(model)
-    config = clone.config
-    for attribute in ("quantization_config",):
-        if hasattr(config, attribute):
-            delattr(config, attribute)
+    if hasattr(clone.config, "quantization_config"):  # hf_compress's layouts do not apply to this format
+        del clone.config.quantization_config
     clone.hf_quantizer = None
     apply_quantization_config(
         clone, QuantizationConfig(config_groups=_groups(quantized), quantization_status="frozen")
