@@ -131,7 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
     parser.add_argument("--train-rows", type=int, default=12000, help="SST-2 rows used for the teacher fine-tuning.")
-    parser.add_argument("--student-rows", type=int, default=20000, help="SST-2 rows the students train on.")
+    parser.add_argument(
+        "--student-rows", type=int, default=20000, help="SST-2 rows the students train on (0: the teacher's rows)."
+    )
     parser.add_argument("--student-steps", type=int, default=600, help="Optimizer steps per pruned student.")
     parser.add_argument("--targets", type=float, nargs="+", default=[0.5, 0.8], help="FLOPs fractions to remove.")
     parser.add_argument("--method", default="movement", help="Pruning score: movement or magnitude.")
@@ -153,7 +155,10 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(base)
     collator = DataCollatorWithPadding(tokenizer)
     teacher_rows = TsvDataset(os.path.join(args.data_dir, "train.tsv"), tokenizer, args.train_rows, seed=0)
-    student_rows = TsvDataset(os.path.join(args.data_dir, "train.tsv"), tokenizer, args.student_rows, seed=1)
+    if args.student_rows == 0:  # as in the paper: the students train on the teacher's own training rows
+        student_rows = teacher_rows
+    else:
+        student_rows = TsvDataset(os.path.join(args.data_dir, "train.tsv"), tokenizer, args.student_rows, seed=1)
     validation = TsvDataset(os.path.join(args.data_dir, "validation.tsv"), tokenizer)
     work = tempfile.mkdtemp(prefix="pruning_sst2-")
     timings = {}
