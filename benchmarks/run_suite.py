@@ -8,6 +8,7 @@ Writes `benchmarks/results/suite_sst2.json`, the plots in `benchmarks/results/pl
 resume: finished (variant, seed) models in the work directory are reused when the settings match.
 
 Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 100] [--variants paper80_kd ...]
+       python benchmarks/run_suite.py --report-only benchmarks/results/suite_sst2.json   # rewrite BENCHMARKS.md
 """
 
 import argparse
@@ -63,6 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
     parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")
     parser.add_argument("--markdown", default=None, help="Markdown path (default BENCHMARKS.md; --quick: results).")
+    parser.add_argument("--report-only", default=None, metavar="JSON", help="Rewrite the markdown and plots of a run.")
     return parser.parse_args()
 
 
@@ -165,8 +167,34 @@ def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> dict
     return interleaved_latency(models, settings["latency_repeats"], THREADS)
 
 
+def write_report(payload: dict, output_dir: str, md_path: str, with_notes: bool) -> dict[str, str]:
+    """Plots + `BENCHMARKS.md` (with `benchmarks/suite/NOTES.md`, the findings, appended for full runs)."""
+    plots = plot(payload["rows"], payload["teacher"], os.path.join(output_dir, "plots"))
+    notes_path = os.path.join(REPO, "benchmarks", "suite", "NOTES.md")
+    notes = ""
+    if with_notes and os.path.isfile(notes_path):
+        with open(notes_path, encoding="utf-8") as handle:
+            notes = handle.read()
+    with open(md_path, "w", encoding="utf-8") as handle:
+        handle.write(markdown(payload, plots, os.path.dirname(os.path.abspath(md_path)), notes))
+    return plots
+
+
+def report_only(json_path: str, markdown_path: str | None) -> None:
+    with open(json_path, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    quick = "--quick" in payload["command"]
+    md_path = markdown_path or (os.path.join(os.path.dirname(json_path), "BENCHMARKS.md") if quick else
+                                os.path.join(REPO, "BENCHMARKS.md"))  # fmt: skip
+    write_report(payload, os.path.dirname(os.path.abspath(json_path)), md_path, not quick)
+    print(f"wrote {md_path}")
+
+
 def main() -> None:
     args = parse_args()
+    if args.report_only:
+        report_only(args.report_only, args.markdown)
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.train_threads)
     hf_logging.set_verbosity_error()
@@ -225,14 +253,10 @@ def main() -> None:
         "rows": rows,
         "targets": targets,
     }
-    plots = plot(rows, teacher_row, os.path.join(output_dir, "plots"))
     os.makedirs(output_dir, exist_ok=True)
     with open(json_path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2)
-    notes_path = os.path.join(REPO, "benchmarks", "suite", "NOTES.md")
-    notes = open(notes_path, encoding="utf-8").read() if os.path.isfile(notes_path) and not args.quick else ""
-    with open(md_path, "w", encoding="utf-8") as handle:
-        handle.write(markdown(payload, plots, os.path.dirname(os.path.abspath(md_path)), notes))
+    write_report(payload, output_dir, md_path, not args.quick)
     print()
     for target in targets:
         print(f"[{'PASS' if target['passed'] else 'FAIL'}] {target['target']}: {target['measured']}")

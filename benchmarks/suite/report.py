@@ -102,7 +102,7 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
 
     os.makedirs(directory, exist_ok=True)
     paths = {}
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = plt.subplots(figsize=(10, 4.5))
     for row in rows:
         marker = "o" if row["distill"] else "s"
         axis.errorbar(100 * row["flops_removed"], 100 * row["accuracy_mean"], yerr=100 * row["accuracy_std"],
@@ -111,13 +111,13 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
     axis.axhline(100 * teacher["accuracy"] - 1, color="k", lw=1, ls="--", label="teacher - 1 pt")
     axis.set(xlabel="forward FLOPs removed (%), seq 64", ylabel="SST-2 validation accuracy (%)",
              title="Accuracy vs FLOPs removed (mean +/- std over seeds)")  # fmt: skip
-    axis.legend(fontsize=6, loc="lower left")
+    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     paths["accuracy_vs_flops"] = os.path.join(directory, "accuracy_vs_flops.png")
     figure.tight_layout()
     figure.savefig(paths["accuracy_vs_flops"], dpi=120)
     plt.close(figure)
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = plt.subplots(figsize=(10, 4.5))
     points = [("fp32 teacher (PyTorch)", teacher["latency_ms_b32"], teacher["accuracy"]),
               ("teacher, ORT dynamic int8", teacher["ort_int8_latency_ms_b32"], teacher["ort_int8_accuracy"])]  # fmt: skip
     points += [(r["label"], r["latency_ms_b32"], r["accuracy_mean"]) for r in rows if r.get("latency_ms_b32")]
@@ -126,7 +126,7 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
     axis.set_xscale("log")
     axis.set(xlabel="latency, batch 32 x seq 64, 2 threads (ms, log)", ylabel="SST-2 validation accuracy (%)",
              title="Latency vs accuracy")  # fmt: skip
-    axis.legend(fontsize=6, loc="lower right")
+    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     paths["latency_vs_accuracy"] = os.path.join(directory, "latency_vs_accuracy.png")
     figure.tight_layout()
     figure.savefig(paths["latency_vs_accuracy"], dpi=120)
