@@ -140,3 +140,16 @@ def test_dynamic_int8_layer_computes_what_onnx_runtime_computes(tmp_path):
     assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5), (ours - theirs).abs().max()
     simulated = layer(x.requires_grad_())  # with autograd: dequantize-then-float-matmul (differentiable) path
     assert (simulated - theirs).abs().max() > (ours - theirs).abs().max()
+
+
+@pytest.mark.parametrize("granularity", ["per_tensor", "per_group"])
+def test_integer_path_matches_the_simulated_path_for_every_granularity(granularity):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 24))
+    config = QuantizationConfig(bits=8, mode="ptq", activations="dynamic", granularity=granularity, group_size=16)
+    quantize_(model, QuantizationConfig.from_dict({**config.to_dict(), "exclude": []}))
+    x = torch.randn(5, 64)
+    with torch.no_grad():
+        exact = model(x)
+    simulated = model(x.clone().requires_grad_())
+    assert torch.allclose(exact, simulated, atol=1e-4), (exact - simulated).abs().max()
