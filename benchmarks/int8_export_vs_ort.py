@@ -38,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cached = sorted(glob.glob(os.path.join(REPO, "benchmarks/cache/teacher_minilm_sst2_rows12000*")))
     parser.add_argument("--teacher", default=cached[0] if cached else None)
+    parser.add_argument("--granularity", default="per_channel", choices=["per_channel", "per_tensor"])
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks/results/int8_export_vs_ort.json"))
     args = parser.parse_args()
     if not args.teacher:
@@ -51,7 +52,7 @@ def main() -> None:
     fp32 = export_onnx(teacher, os.path.join(work, "fp32"), quantize=None)["onnx"]
     paths = {"ORT quantize_dynamic (defaults)": ort_dynamic_int8(fp32, os.path.join(work, "ort_int8.onnx"))}
     ours = AutoModelForSequenceClassification.from_pretrained(args.teacher).eval()
-    quantize_(ours, QuantizationConfig(bits=8, mode="ptq", activations="dynamic"))
+    quantize_(ours, QuantizationConfig(bits=8, mode="ptq", activations="dynamic", granularity=args.granularity))
     exported = export_onnx(ours, os.path.join(work, "ours"), quantize="int8", quantize_embeddings=True)
     paths["hf_compress int8 PTQ export"] = exported["onnx_int8"]
     rows = {}
@@ -71,7 +72,8 @@ def main() -> None:
         print(f"{name:<34}{row['accuracy']:>8.4f}{row['bytes'] / 1e6:>7.1f}{row['latency_ms_b1_2t']:>8.2f}"
               f"{row['latency_ms_b32_2t']:>8.1f}{row['latency_ms_b1_1t']:>8.2f}{row['latency_ms_b32_1t']:>8.1f}")  # fmt: skip
     with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"teacher": os.path.basename(args.teacher), "rows": rows}, handle, indent=2)
+        json.dump({"teacher": os.path.basename(args.teacher), "granularity": args.granularity, "rows": rows}, handle,
+                  indent=2)  # fmt: skip
 
 
 if __name__ == "__main__":
