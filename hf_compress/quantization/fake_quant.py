@@ -32,19 +32,20 @@ def fake_quantize(weight: torch.Tensor, qparams: dict[str, torch.Tensor], spec: 
     return _FakeQuantizeSTE.apply(weight, qparams["scale"], qparams["zero_point"], qparams["threshold"], spec)
 
 
-def activation_codes(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int):
+def activation_codes(ratio: torch.Tensor, zero_point: torch.Tensor, qmin: int, qmax: int) -> torch.Tensor:
     """
-    Integer codes (as floats) of an activation: `clamp(round_half_even(x / scale) + zero_point)`, in ONNX Runtime's
-    order (rounding before adding the zero point decides ties the same way as its `QuantizeLinear` kernels).
+    Integer codes (as floats) of an activation from `ratio = x / scale`: `clamp(round_half_even(ratio) + zero_point)`,
+    in ONNX Runtime's order (rounding before adding the zero point decides ties as its `QuantizeLinear` kernels do).
     """
-    return ((x / scale).round() + zero_point).clamp(qmin, qmax)
+    return (ratio.round() + zero_point).clamp(qmin, qmax)
 
 
 class _FakeQuantizeActivationSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, scale, zero_point, qmin, qmax):
-        codes = activation_codes(x, scale, zero_point, qmin, qmax)
-        scaled = x / scale + zero_point
+        ratio = x / scale
+        codes = activation_codes(ratio, zero_point, qmin, qmax)
+        scaled = ratio + zero_point
         ctx.save_for_backward((scaled >= qmin - 0.5) & (scaled <= qmax + 0.5))
         return ((codes - zero_point) * scale).to(x.dtype)
 

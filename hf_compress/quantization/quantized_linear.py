@@ -134,7 +134,7 @@ class QuantizedLinear(nn.Module):
         exported model and this one round the same way.
         """
         scale_x, zero_point = dynamic_activation_qparams(x)
-        codes_x = activation_codes(x.detach().float(), scale_x, zero_point, 0, 255) - zero_point
+        codes_x = activation_codes(x.detach().float() / scale_x, zero_point, 0, 255) - zero_point
         weight_codes = self.codes().double()
         if self.spec.granularity == "per_group":  # one scale per group: accumulate each group separately
             groups = self.scale.shape[1]
