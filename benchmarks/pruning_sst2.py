@@ -111,6 +111,16 @@ def measure(name: str, model, teacher, dataset, collator, save_dir: str) -> dict
     }
 
 
+def remaining_reduction(student, teacher, target: float) -> float:
+    """The FLOPs fraction of `student` still to remove so that it ends `target` below `teacher`."""
+    left = compression_report(student, teacher=teacher, sequence_length=MAX_LENGTH).ratios()["flops"]
+    if left <= 1 - target:
+        raise ValueError(
+            f"--drop-layers alone removes {1 - left:.0%} of the FLOPs, more than the target {target:.0%}."
+        )
+    return 1 - (1 - target) / left
+
+
 def interleaved_latencies(models: dict) -> dict[str, dict]:
     """
     Median latency (ms) of every model at batch 1 and 32, sequence length 64, at 2 threads (the reference setting)
@@ -142,6 +152,13 @@ def main() -> None:
     parser.add_argument("--schedule", default="cubic", choices=["cubic", "oneshot"], help="When to prune.")
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="Hidden-state MSE weight of the KD loss.")
     parser.add_argument("--lr", type=float, default=1e-4, help="Student learning rate.")
+    parser.add_argument(
+        "--drop-layers",
+        type=float,
+        default=0.0,
+        help="Fraction of the blocks removed first (structure='layers', greedy on calibration loss); heads+neurons "
+        "pruning then removes the rest of each FLOPs target (oneshot schedule only).",
+    )
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "pruning_sst2.json"))
     args = parser.parse_args()
 
@@ -185,6 +202,11 @@ def main() -> None:
                    "sequence_length": MAX_LENGTH}  # fmt: skip
         if args.schedule == "oneshot":
             calibration = DataLoader(Subset(student_rows, range(512)), batch_size=32, collate_fn=collator)
+            if args.drop_layers:
+                dropped = prune_(student, PruningConfig(structure="layers", method="taylor",
+                                 target_sparsity=args.drop_layers), calibration_data=calibration)  # fmt: skip
+                print(f"layers: kept {dropped.kept} (dropped {dropped.dropped})", flush=True)
+                pruning["target_flops_reduction"] = remaining_reduction(student, teacher, target)
             callback = prune_(student, PruningConfig(**pruning), calibration_data=calibration)
             callbacks = []
         else:
@@ -212,10 +234,9 @@ def main() -> None:
         save_compressed(student, save_dir)
         reloaded = load_compressed(save_dir)  # what a user gets back from disk
         timings[f"student_{target}_s"] = time.time() - start
-        timed[f"heads+neurons -{target:.0%} FLOPs"] = reloaded
-        results.append(
-            measure(f"heads+neurons -{target:.0%} FLOPs", reloaded, teacher, validation, collator, save_dir)
-        )
+        name = f"{'layers+' if args.drop_layers else ''}heads+neurons -{target:.0%} FLOPs"
+        timed[name] = reloaded
+        results.append(measure(name, reloaded, teacher, validation, collator, save_dir))
         results[-1]["shrink_left_alone"] = callback.shrink_result.left_alone
         print(json.dumps(results[-1]), flush=True)
 
@@ -223,7 +244,7 @@ def main() -> None:
         row.update(latency)
     teacher_row = results[0]
     header = (
-        f"{'model':<28}{'acc':>7}{'dAcc':>7}{'GFLOPs':>8}{'removed':>9}{'params M':>10}{'MB':>7}{'ms b1':>8}{'ms b32':>8}"
+        f"{'model':<35}{'acc':>7}{'dAcc':>7}{'GFLOPs':>8}{'removed':>9}{'params M':>10}{'MB':>7}{'ms b1':>8}{'ms b32':>8}"
         f"{'x b1':>6}{'x b32':>7}{'ms b1 1t':>10}{'ms b32 1t':>10}{'x b1 1t':>8}{'x b32 1t':>9}"
     )
     print("\n" + header)
@@ -234,7 +255,7 @@ def main() -> None:
         row["speedup_b1_1thread"] = teacher_row["latency_ms_b1_1thread"] / row["latency_ms_b1_1thread"]
         row["speedup_b32_1thread"] = teacher_row["latency_ms_b32_1thread"] / row["latency_ms_b32_1thread"]
         print(
-            f"{row['model']:<28}{row['accuracy']:>7.4f}{row['accuracy_delta_points']:>7.2f}{row['gflops_seq64']:>8.3f}"
+            f"{row['model']:<35}{row['accuracy']:>7.4f}{row['accuracy_delta_points']:>7.2f}{row['gflops_seq64']:>8.3f}"
             f"{row['flops_removed']:>9.1%}{row['params_m']:>10.2f}{row['mb_on_disk']:>7.1f}{row['latency_ms_b1']:>8.2f}"
             f"{row['latency_ms_b32']:>8.1f}{row['speedup_b1']:>6.2f}{row['speedup_b32']:>7.2f}"
             f"{row['latency_ms_b1_1thread']:>10.2f}{row['latency_ms_b32_1thread']:>10.1f}"

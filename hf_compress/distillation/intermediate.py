@@ -23,9 +23,19 @@ def uniform_layer_map(student_layers: int, teacher_layers: int) -> list[int]:
     return [max(0, round((i + 1) * teacher_layers / student_layers) - 1) for i in range(student_layers)]
 
 
+def kept_layer_origin(model: nn.Module) -> list[int] | None:
+    """The original indices of the blocks a `structure="layers"` pruning kept (`None` if it never ran)."""
+    from ..pruning.layers import KEPT_LAYERS_ATTR
+
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    origin = getattr(config, KEPT_LAYERS_ATTR, None)
+    return list(origin) if isinstance(origin, (list, tuple)) and origin else None
+
+
 def resolve_layer_map(config: DistillationConfig, student: nn.Module, teacher: nn.Module) -> list[int]:
     """
-    Return the student->teacher layer map, checking it against both models before any training.
+    Return the student->teacher layer map, checking it against both models before any training. Default: the
+    blocks' origin for a student whose layers were dropped by `prune_(structure="layers")`, else uniform.
 
     Raises:
         ValueError: the map's length differs from the student's number of layers, or it names a teacher layer that
@@ -34,6 +44,9 @@ def resolve_layer_map(config: DistillationConfig, student: nn.Module, teacher: n
     student_layers, _ = _num_layers_and_width(student, "student")
     teacher_layers, _ = _num_layers_and_width(teacher, "teacher")
     if config.layer_map is None:
+        origin = kept_layer_origin(student)
+        if origin is not None and len(origin) == student_layers and max(origin) < teacher_layers:
+            return origin  # a depth-pruned student: each block meets the teacher block it was copied from
         return uniform_layer_map(student_layers, teacher_layers)
     if len(config.layer_map) != student_layers:
         raise ValueError(

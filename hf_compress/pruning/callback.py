@@ -81,6 +81,13 @@ class PruningCallback(TrainerCallback, ExportableState):
         """Find the groups, build the score method and (for FLOPs budgets) the per-unit costs. Idempotent."""
         model = unwrap_model(model)
         cfg = self.config
+        if cfg.structure == "layers":
+            raise ValueError(
+                "PruningCallback: structure='layers' removes whole blocks at once, which cannot happen inside a "
+                "running Trainer (the optimizer holds their parameters); call hf_compress.prune_(model, config, "
+                "calibration_data) before building the Trainer. Allowed values here: ['unstructured', 'n:m', "
+                "'heads', 'neurons', 'channels']."
+            )
         if cfg.target_flops_reduction is not None and not cfg.is_structured:
             raise ValueError(
                 f"PruningConfig.target_flops_reduction needs a structure that removes computation; structure="

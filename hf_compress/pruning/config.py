@@ -7,7 +7,7 @@ from ..utils.config_mixin import ConfigMixin
 from ..utils.validation import check_choice, check_int, check_range, check_regex_list
 
 
-STRUCTURES = ("unstructured", "n:m", "heads", "neurons", "channels")
+STRUCTURES = ("unstructured", "n:m", "heads", "neurons", "channels", "layers")
 STRUCTURED = ("heads", "neurons", "channels")
 SCHEDULES = ("oneshot", "iterative", "cubic")
 SCOPES = ("layer", "global")
@@ -28,13 +28,14 @@ class PruningConfig(ConfigMixin):
         structure (`str`, defaults to `"unstructured"`):
             One of `"unstructured"`, `"n:m"` (N zeros-free weights in every group of M along the input dimension;
             `"2:4"` is accepted as a shorthand), `"heads"` (attention heads), `"neurons"` (FFN intermediate neurons),
-            `"channels"` (conv output channels). Structured ones can be combined with `+`, e.g. `"heads+neurons"`:
-            one FLOPs budget is then shared across both.
+            `"channels"` (conv output channels), `"layers"` (whole transformer blocks, removed at once by `prune_`
+            before training; see `hf_compress.pruning.layers`). Heads, neurons and channels can be combined with
+            `+`, e.g. `"heads+neurons"`: one FLOPs budget is then shared across both.
         n (`int`, defaults to 2) / m (`int`, defaults to 4):
             For `structure="n:m"`: keep `n` weights in each group of `m`.
         target_sparsity (`float`, *optional*):
-            Final fraction of weights (unstructured) or units (structured) removed, in [0, 1). Defaults to 0.5 when
-            no budget is given. Not used by `n:m`, whose sparsity is `1 - n/m`.
+            Final fraction of weights (unstructured), units (structured) or blocks (layers) removed, in [0, 1).
+            Defaults to 0.5 when no budget is given. Not used by `n:m`, whose sparsity is `1 - n/m`.
         target_flops_reduction (`float`, *optional*):
             Fraction of the model's forward FLOPs to remove, in [0, 1). Mutually exclusive with `target_sparsity`.
         scope (`str`, defaults to `"layer"`):

@@ -7,17 +7,21 @@ import torch.nn as nn
 
 from .callback import PruningCallback
 from .config import PruningConfig
+from .layers import LayerDropResult, drop_layers_
 
 
 def prune_(
     model: nn.Module, config: PruningConfig | dict, calibration_data: Iterable[Mapping] | None = None
-) -> PruningCallback:
+) -> PruningCallback | LayerDropResult:
     """
     Prune `model` in place, now, to the final budget of `config`.
 
     Scores: `"magnitude"` uses the current weights; gradient-based methods (`"taylor"`, `"movement"`) first observe
     the gradients of the model's own loss on `calibration_data` (a few labelled batches, e.g. a `DataLoader` of the
     training set), without changing any weight.
+
+    `structure="layers"` removes whole blocks (`drop_layers_`): with calibration data, greedily the blocks whose
+    absence raises the calibration loss least; with `method="magnitude"` and no data, the top blocks.
 
     Structured pruning (`heads`, `neurons`, `channels`) with `shrink=True` physically removes the pruned units, so the
     model is smaller and faster before any fine-tuning; unstructured and N:M pruning only zero weights (to keep them zero
@@ -31,12 +35,15 @@ def prune_(
             methods; each is passed as `model(**batch)` and its `.loss` back-propagated.
 
     Returns:
-        `PruningCallback`: the callback that pruned (`keeps` per group; `shrink_result` lists modules left alone).
+        `PruningCallback`: the callback that pruned (`keeps` per group; `shrink_result` lists modules left alone);
+        `LayerDropResult` for `structure="layers"`.
     """
     if isinstance(config, dict):
         config = PruningConfig.from_dict(config)
     if not isinstance(config, PruningConfig):
         raise ValueError(f"prune_: config must be a PruningConfig or dict, got {type(config).__name__}.")
+    if config.structure == "layers":
+        return drop_layers_(model, config, calibration_data)
     callback = PruningCallback(config)
     callback.setup(model, max_steps=1)
     if callback._method.needs_gradients:
