@@ -103,14 +103,14 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
     runs = []
     for seed in settings["seeds"]:
         for variant in variants:
-            ident = (variant.key, seed, plan.steps, settings["train_rows"])
+            ident = (variant.key, seed, variant.steps(plan.steps), settings["train_rows"])
             if ident in done and os.path.isdir(done[ident]["path"]):
-                runs.append(done[ident])
+                runs.append({**done[ident], "reused": True})
                 continue
             builder = compress_torch_prune if variant.family == "baseline" else compress
             path, seconds = builder(variant, seed, plan)
             run = {"key": variant.key, "label": variant.label, "family": variant.family, "distill": variant.distill,
-                   "order": variant.order, "shrinks": variant.shrinks, "seed": seed, "steps": plan.steps,
+                   "order": variant.order, "shrinks": variant.shrinks, "seed": seed, "steps": variant.steps(plan.steps),
                    "student_rows": settings["train_rows"], "path": path, "compress_s": seconds}  # fmt: skip
             run.update(measure_model(path, teacher, settings["splits"]["validation"], settings["collator"]))
             print(json.dumps({k: v for k, v in run.items() if k != "path"}), flush=True)
@@ -196,7 +196,9 @@ def main() -> None:
             timed[key][f"latency_ms_b{batch}"] = latencies[key][batch]
     rows = aggregate(runs, teacher_row, timed)
     total_s = time.time() - wall
-    targets = check_targets(rows, teacher_row, total_s, args.quick)
+    # a resumed run trained only part of the students: a fresh run takes this run's time + the reused trainings
+    fresh_run_s = total_s + sum(run["compress_s"] for run in runs if run.get("reused"))
+    targets = check_targets(rows, teacher_row, fresh_run_s, args.quick)
 
     output_dir = args.output_dir or os.path.join(REPO, "benchmarks", "results", *(["quick"] if args.quick else []))
     json_path = os.path.join(output_dir, "suite_sst2.json")
@@ -214,6 +216,8 @@ def main() -> None:
         "validation_rows": len(settings["splits"]["validation"]),
         "orders": ORDERS,
         "total_s": total_s,
+        "fresh_run_s": fresh_run_s,
+        "reused_runs": sum(1 for run in runs if run.get("reused")),
         "json": os.path.relpath(json_path, REPO),
         "teacher": teacher_row,
         "runs": runs,

@@ -17,6 +17,7 @@ from hf_compress import (
     PruningConfig,
     QuantizationCallback,
     QuantizationConfig,
+    count_flops,
     prune_,
     quantize_,
     save_compressed,
@@ -110,16 +111,24 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     if variant.order == "qpd":
         model = snap_to_quantization_grid(model, variant.quantization)
     if variant.pruning is not None and variant.prune_when == BEFORE:
-        config = PruningConfig(**variant.pruning)
-        prune_(model, config, calibration_data=plan.calibration_data() if config.method != "magnitude" else None)
+        pruning = dict(variant.pruning)
+        calibration = plan.calibration_data() if pruning.get("method", "magnitude") != "magnitude" else None
+        if variant.drop_layers:
+            teacher_flops = count_flops(model, sequence_length=64).total_macs
+            layers = PruningConfig(structure="layers", method="taylor", target_sparsity=variant.drop_layers)
+            prune_(model, layers, calibration_data=plan.calibration_data())
+            left = count_flops(model, sequence_length=64).total_macs / teacher_flops
+            pruning["target_flops_reduction"] = 1 - (1 - pruning["target_flops_reduction"]) / left
+        prune_(model, PruningConfig(**pruning), calibration_data=calibration)
+    steps = variant.steps(plan.steps)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
-    args = training_args(run_dir, plan.steps, variant.learning_rate, seed)
+    args = training_args(run_dir, steps, variant.learning_rate, seed)
     common = {
         "model": model,
         "args": args,
         "train_dataset": plan.train_dataset,
         "data_collator": plan.collator,
-        "callbacks": callbacks_for(variant, plan.steps),
+        "callbacks": callbacks_for(variant, steps),
     }
     if variant.distill:
         trainer = DistillationTrainer(

@@ -37,6 +37,9 @@ class Variant:
         order (`str`): one of `ORDERS`.
         learning_rate (`float`): peak learning rate of the student's training.
         shrinks (`bool`): whether the saved model is physically smaller (structured pruning that was shrunk).
+        drop_layers (`float`): fraction of the transformer blocks removed first (`structure="layers"`, greedy on
+            the calibration loss); `pruning`'s `target_flops_reduction` stays relative to the teacher.
+        steps_factor (`int`): the variant trains `steps_factor x` the suite's steps per student.
     """
 
     key: str
@@ -49,6 +52,12 @@ class Variant:
     order: str = "pqd"
     learning_rate: float = 1e-4
     shrinks: bool = False
+    drop_layers: float = 0.0
+    steps_factor: int = 1
+
+    def steps(self, base_steps: int) -> int:
+        """Optimizer steps of this variant when the suite gives `base_steps` per student."""
+        return base_steps * self.steps_factor
 
     @property
     def timed(self) -> bool:
@@ -82,6 +91,27 @@ def all_variants() -> list[Variant]:
             pruning=structured(flops),
             shrinks=True,
         )
+    # the same pipeline trained 8x longer (800 steps at the full suite's 100): how far is the floor with more compute
+    variants += _both(
+        "paper80long",
+        "heads+neurons -80% FLOPs + int8, 8x steps",
+        "paper",
+        pruning=structured(0.8),
+        shrinks=True,
+        steps_factor=8,
+    )
+    variants.append(
+        Variant(
+            "depth80long_kd",
+            "2 of 6 blocks + heads+neurons -80% FLOPs + int8, 8x steps + KD",
+            "paper",
+            True,
+            pruning=structured(0.8),
+            shrinks=True,
+            drop_layers=1 / 3,
+            steps_factor=8,
+        )
+    )
     variants += _both(
         "unstructured90",
         "unstructured 90% + int8",

@@ -41,6 +41,19 @@ def test_paper_variant_is_shrunk_and_int8(plan):
     assert encoder_weights(model) and all(m.spec.bits == 8 for m in encoder_weights(model).values())
 
 
+def test_depth_variant_drops_blocks_and_still_removes_80_percent_of_the_teacher_flops(plan):
+    (variant,) = select(["depth80long_kd"])
+    assert variant.steps(100) == 800
+    model = load_compressed(compress(variant, 0, plan)[0])
+    teacher = load_compressed(plan.teacher_path)
+    assert model.config.num_hidden_layers == teacher.config.num_hidden_layers - 1  # 2 blocks -> 1
+    removed = (
+        1 - count_flops(model, sequence_length=64).total_macs / count_flops(teacher, sequence_length=64).total_macs
+    )
+    assert 0.78 <= removed <= 0.85, removed
+    assert encoder_weights(model) and all(m.spec.bits == 8 for m in encoder_weights(model).values())
+
+
 @pytest.mark.parametrize("key", ["unstructured90_nokd", "nm24_kd"])
 def test_sparse_variants_keep_their_zeros_through_int8(plan, key):
     (variant,) = select([key])
@@ -118,6 +131,14 @@ def test_targets_pass_and_fail_on_the_stated_thresholds():
     assert named("gap: paper80_kd") is True  # gap 5 pt, KD recovers 4.5
     assert named("gap: paper90_kd") is False  # gap 4 pt, KD recovers 1
     assert named("--quick run under 15 min") is True
+    # a second recipe at >= 80% FLOPs is checked on its own, under its own name
+    runs += [run("paper80long_kd", 0, 0.85)]
+    timed["paper80long_kd"] = {"latency_ms_b1": 2.0, "latency_ms_b32": 60.0, "onnx_bytes": 14e6}
+    more = {t["target"]: t["passed"] for t in check_targets(aggregate(runs, TEACHER, timed), TEACHER, 600, True)}
+    assert more[">= 80% FLOPs removed within 1.0 pt of the teacher (paper80long_kd)"] is True
+    assert more["paper80long_kd: >= 6x faster than the fp32 PyTorch teacher, b32"] is False  # 10x b1, 5x b32
+    assert more["paper80long_kd: >= 6x faster than the fp32 PyTorch teacher, b1"] is True
+    assert more["paper80_kd: >= 6x faster than the fp32 PyTorch teacher, b1"] is False
     slow = check_targets(rows, TEACHER, total_s=20 * 60, quick=True)
     assert not next(t for t in slow if "--quick" in t["target"])["passed"]
 
