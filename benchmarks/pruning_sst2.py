@@ -6,7 +6,12 @@ Reports accuracy, FLOPs, parameters, safetensors bytes and CPU latency (batch 1 
 2 threads, median of repeats) side by side, prints a table and writes `benchmarks/results/pruning_sst2.json`.
 
 Usage: python benchmarks/pruning_sst2.py [--data-dir ../shared/data/sst2] [--train-rows 12000] [--student-steps 600]
-    [--teacher CACHED_TEACHER_DIR] [--schedule oneshot --method taylor] [--hidden-weight 1.0]
+    [--teacher CACHED_TEACHER_DIR] [--schedule oneshot --method taylor] [--hidden-weight 1.0] [--drop-layers 0.34]
+
+The committed results (`benchmarks/results/pruning_sst2*.json`) come from
+    python benchmarks/pruning_sst2.py --teacher benchmarks/cache/teacher_minilm_sst2_rows12000_lr0.0001_len64_seed0 \
+        --student-rows 0 --schedule oneshot --method taylor --hidden-weight 1.0 --student-steps 800 --targets 0.5 0.8
+and the same with `--targets 0.8 --drop-layers 0.34` (`_layers.json`) and `--drop-layers 0.5` (`_layers_half.json`).
 
 `--schedule oneshot` prunes before training with `prune_` (Taylor scores on 16 labelled batches) and shrinks at
 once, so the student trains small; `cubic` prunes gradually inside the run with a `PruningCallback`.

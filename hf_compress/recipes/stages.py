@@ -53,17 +53,30 @@ def _trainer(ctx: TrainContext, model: nn.Module, args, teacher=None, distillati
     return Trainer(**common)
 
 
+def calibration_batches(ctx: TrainContext, batches: int = 16, batch_size: int = 32):
+    """The first `batches` labelled training batches, collated like the Trainer's."""
+    from torch.utils.data import DataLoader, Subset
+
+    rows = Subset(ctx.train_dataset, range(min(len(ctx.train_dataset), batches * batch_size)))
+    return DataLoader(rows, batch_size=batch_size, collate_fn=ctx.collator)
+
+
 def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, teacher: nn.Module | None) -> dict:
     """
     Train `model` in place for one stage: pruning callbacks first, then quantization (prune-then-quantize order).
+    `structure: layers` pruning happens before the stage's training (`prune_`, calibrated on 16 training batches
+    unless `method: magnitude`), since blocks cannot leave a model the optimizer already holds.
 
     Returns:
         `dict`: the stage's log summary (`name`, `steps`, `train_loss`).
     """
     from ..pruning.callback import PruningCallback
+    from ..pruning.oneshot import prune_
     from ..quantization.callback import QuantizationCallback
 
-    callbacks = [PruningCallback(config) for config in stage.pruning]
+    for config in [c for c in stage.pruning if c.structure == "layers"]:
+        prune_(model, config, calibration_batches(ctx) if config.method != "magnitude" else None)
+    callbacks = [PruningCallback(config) for config in stage.pruning if config.structure != "layers"]
     if stage.quantization is not None:
         callbacks.append(QuantizationCallback(stage.quantization))
     args = training_args(ctx, f"stage{index}-{stage.name}", stage.training)

