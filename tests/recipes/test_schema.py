@@ -33,7 +33,7 @@ CASES = [
     ("wrong-type-stage", "stages.1.quantization", "int8", "stages[1].quantization", "expected a mapping"),
     ("bad-task", "task", "summarization", "task", "allowed values: sequence-classification"),
     ("bad-structure", "stages.0.pruning.structure", "rows", "stages[0].pruning.structure",
-     "allowed values: ['unstructured', 'n:m', 'heads', 'neurons', 'channels']"),
+     "allowed values: ['unstructured', 'n:m', 'heads', 'neurons', 'channels', 'layers']"),
     ("bad-bits", "stages.1.quantization.bits", 3, "stages[1].quantization.bits", "allowed values: [8, 4, 2"),
     ("missing-stages", "stages", _DELETE, "stages", "required key is missing"),
     ("missing-model", "model", _DELETE, "model", "required key is missing"),
