@@ -35,7 +35,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from hf_compress.analysis import compression_report
+from hf_compress.analysis import compression_report, count_flops
 from hf_compress.distillation.config import DistillationConfig
 from hf_compress.distillation.trainer import DistillationTrainer
 from hf_compress.pruning.callback import PruningCallback
@@ -116,14 +116,22 @@ def measure(name: str, model, teacher, dataset, collator, save_dir: str) -> dict
     }
 
 
-def remaining_reduction(student, teacher, target: float) -> float:
-    """The FLOPs fraction of `student` still to remove so that it ends `target` below `teacher`."""
-    left = compression_report(student, teacher=teacher, sequence_length=MAX_LENGTH).ratios()["flops"]
+def prune_depth_then_width(model, drop_layers: float, pruning: dict, calibration):
+    """
+    Drop `drop_layers` of the blocks (greedy on the calibration loss), then prune `pruning` (heads+neurons) so that
+    its `target_flops_reduction` holds relative to the model before the blocks went. Returns the two results.
+    """
+    target = pruning["target_flops_reduction"]
+    before = count_flops(model, sequence_length=MAX_LENGTH).total_macs
+    layers = PruningConfig(structure="layers", method="taylor", target_sparsity=drop_layers)
+    dropped = prune_(model, layers, calibration_data=calibration)
+    left = count_flops(model, sequence_length=MAX_LENGTH).total_macs / before
     if left <= 1 - target:
         raise ValueError(
-            f"--drop-layers alone removes {1 - left:.0%} of the FLOPs, more than the target {target:.0%}."
+            f"drop_layers={drop_layers} alone removes {1 - left:.0%} of the FLOPs, more than {target:.0%}."
         )
-    return 1 - (1 - target) / left
+    width = PruningConfig(**{**pruning, "target_flops_reduction": 1 - (1 - target) / left})
+    return dropped, prune_(model, width, calibration_data=calibration)
 
 
 def interleaved_latencies(models: dict) -> dict[str, dict]:
@@ -208,11 +216,10 @@ def main() -> None:
         if args.schedule == "oneshot":
             calibration = DataLoader(Subset(student_rows, range(512)), batch_size=32, collate_fn=collator)
             if args.drop_layers:
-                dropped = prune_(student, PruningConfig(structure="layers", method="taylor",
-                                 target_sparsity=args.drop_layers), calibration_data=calibration)  # fmt: skip
+                dropped, callback = prune_depth_then_width(student, args.drop_layers, pruning, calibration)
                 print(f"layers: kept {dropped.kept} (dropped {dropped.dropped})", flush=True)
-                pruning["target_flops_reduction"] = remaining_reduction(student, teacher, target)
-            callback = prune_(student, PruningConfig(**pruning), calibration_data=calibration)
+            else:
+                callback = prune_(student, PruningConfig(**pruning), calibration_data=calibration)
             callbacks = []
         else:
             callback = PruningCallback(

@@ -17,13 +17,13 @@ from hf_compress import (
     PruningConfig,
     QuantizationCallback,
     QuantizationConfig,
-    count_flops,
     prune_,
     quantize_,
     save_compressed,
 )
 from hf_compress.export.onnx import materialize_quantized
 
+from ..pruning_sst2 import prune_depth_then_width
 from .variants import BEFORE, KD, Variant
 
 
@@ -111,15 +111,12 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     if variant.order == "qpd":
         model = snap_to_quantization_grid(model, variant.quantization)
     if variant.pruning is not None and variant.prune_when == BEFORE:
-        pruning = dict(variant.pruning)
-        calibration = plan.calibration_data() if pruning.get("method", "magnitude") != "magnitude" else None
+        config = PruningConfig(**variant.pruning)
+        calibration = plan.calibration_data() if config.method != "magnitude" or variant.drop_layers else None
         if variant.drop_layers:
-            teacher_flops = count_flops(model, sequence_length=64).total_macs
-            layers = PruningConfig(structure="layers", method="taylor", target_sparsity=variant.drop_layers)
-            prune_(model, layers, calibration_data=plan.calibration_data())
-            left = count_flops(model, sequence_length=64).total_macs / teacher_flops
-            pruning["target_flops_reduction"] = 1 - (1 - pruning["target_flops_reduction"]) / left
-        prune_(model, PruningConfig(**pruning), calibration_data=calibration)
+            prune_depth_then_width(model, variant.drop_layers, variant.pruning, calibration)
+        else:
+            prune_(model, config, calibration_data=calibration)
     steps = variant.steps(plan.steps)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
     args = training_args(run_dir, steps, variant.learning_rate, seed)

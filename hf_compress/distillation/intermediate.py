@@ -25,10 +25,9 @@ def uniform_layer_map(student_layers: int, teacher_layers: int) -> list[int]:
 
 def kept_layer_origin(model: nn.Module) -> list[int] | None:
     """The original indices of the blocks a `structure="layers"` pruning kept (`None` if it never ran)."""
-    from ..pruning.layers import KEPT_LAYERS_ATTR
+    from ..pruning.layers import KEPT_LAYERS_ATTR, text_config
 
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    origin = getattr(config, KEPT_LAYERS_ATTR, None)
+    origin = getattr(text_config(model), KEPT_LAYERS_ATTR, None)
     return list(origin) if isinstance(origin, (list, tuple)) and origin else None
 
 

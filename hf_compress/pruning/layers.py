@@ -44,7 +44,8 @@ class LayerDropResult:
     losses: list[float]
 
 
-def _config(model: nn.Module):
+def text_config(model: nn.Module):
+    """The config that holds `num_hidden_layers` (the text config of multimodal models)."""
     config = getattr(model, "config", None)
     if config is not None and hasattr(config, "get_text_config"):
         return config.get_text_config()
@@ -59,7 +60,7 @@ def find_layer_stack(model: nn.Module) -> tuple[str, nn.ModuleList]:
     Raises:
         ValueError: when the model has no such stack, or several (encoder-decoder models).
     """
-    depth = getattr(_config(model), "num_hidden_layers", None)
+    depth = getattr(text_config(model), "num_hidden_layers", None)
     stacks = [
         (name, module)
         for name, module in model.named_modules()
@@ -126,15 +127,13 @@ def _set_stack(model: nn.Module, stack_name: str, blocks: list[nn.Module]) -> No
     parent_name, _, child = stack_name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, nn.ModuleList(blocks))
-    _config(model).num_hidden_layers = len(blocks)
+    text_config(model).num_hidden_layers = len(blocks)
 
 
 def _choose_greedily(
     model: nn.Module, stack_name: str, blocks: list[nn.Module], candidates: list[int], count: int, batches: list
 ) -> tuple[list[int], list[float]]:
     """Remove, one at a time, the block whose absence raises the calibration loss least."""
-    config = _config(model)
-    depth = config.num_hidden_layers
     was_training = model.training
     model.eval()
     dropped, losses = [], []
@@ -152,8 +151,7 @@ def _choose_greedily(
             losses.append(loss)
             logger.info("layers: dropping block %d of %s (calibration loss %.4f)", index, stack_name, loss)
     finally:
-        _set_stack(model, stack_name, blocks)
-        config.num_hidden_layers = depth
+        _set_stack(model, stack_name, blocks)  # also restores num_hidden_layers
         model.train(was_training)
     return dropped, losses
 
@@ -184,17 +182,17 @@ def drop_layers_(model: nn.Module, config, calibration_data: Iterable[Mapping] |
     Returns:
         `LayerDropResult`: the stack, the dropped and kept block indices.
     """
+    if config.method != "magnitude" and calibration_data is None:
+        raise ValueError(
+            f"prune_: structure='layers' with method={config.method!r} measures each block's effect on the loss; pass "
+            "calibration_data=... (labelled batches), or use method='magnitude' to drop the top blocks."
+        )
     model = unwrap_model(model)
     stack_name, stack = find_layer_stack(model)
     blocks = list(stack)
     depth = len(blocks)
     candidates = _candidates(stack_name, depth, config)
     count = min(_number_to_drop(model, stack_name, depth, config), len(candidates))
-    if config.method != "magnitude" and calibration_data is None:
-        raise ValueError(
-            f"prune_: structure='layers' with method={config.method!r} measures each block's effect on the loss; pass "
-            "calibration_data=... (labelled batches), or use method='magnitude' to drop the top blocks."
-        )
     losses = []
     if calibration_data is None:
         dropped = sorted(candidates)[::-1][:count]
@@ -206,7 +204,7 @@ def drop_layers_(model: nn.Module, config, calibration_data: Iterable[Mapping] |
     kept = [i for i in range(depth) if i not in dropped]
     _renumber([blocks[i] for i in kept])
     _set_stack(model, stack_name, [blocks[i] for i in kept])
-    model_config = _config(model)
+    model_config = text_config(model)
     origin = getattr(model_config, KEPT_LAYERS_ATTR, None) or list(range(depth))
     setattr(model_config, KEPT_LAYERS_ATTR, [origin[i] for i in kept])
     if hasattr(model_config, "layer_types") and isinstance(model_config.layer_types, list):
