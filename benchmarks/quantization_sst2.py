@@ -224,24 +224,39 @@ def make_runner(model_or_path, batch_size: int, threads: int) -> Callable[[], No
 
 
 def interleaved_latency(
-    models: dict, repeats: dict[int, int], threads: int = THREADS, warmup: int = 3
+    models: dict,
+    repeats: dict[int, int],
+    threads: int = THREADS,
+    warmup: int = 3,
+    make=None,
+    switch_in_ms: float = 100.0,
 ) -> dict[str, dict[int, float]]:
     """
     Median latency in ms of every model for every batch size, measured round-robin: each repeat times every model
     once (starting from a rotating position), so load changes on the shared machine hit all models alike.
 
+    Before each timed call the model runs untimed for `switch_in_ms` (at least one call). ONNX Runtime's and PyTorch's
+    worker threads keep spinning for tens of ms after a call; on 2 cores the calls right after switching from another
+    model share the cores with them (up to 5x slower at batch 1), so timing the first call after a switch measures
+    the previous model as much as this one. After the switch-in, the timed call matches the model timed on its own
+    (`benchmarks/latency_method.py` measures all three).
+
     Args:
         models (`dict`): name -> PyTorch model or `.onnx` path.
         repeats (`dict[int, int]`): batch size -> number of timed repeats.
         threads (`int`, defaults to 2): torch and ONNX Runtime intra-op threads.
-        warmup (`int`, defaults to 3): untimed calls per model and batch size.
+        warmup (`int`, defaults to 3): untimed calls per model and batch size before the first round.
+        make (`callable`, *optional*): `(model, batch_size, threads) -> runner`; defaults to `make_runner`.
+        switch_in_ms (`float`, defaults to 100): untimed running time before each timed call; `0` times the first
+            call after a switch (the method of the suite's results before 2026-11-27).
     """
+    make = make or make_runner
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     names = list(models)
     medians = {name: {} for name in names}
     for batch_size, count in repeats.items():
-        runners = {name: make_runner(models[name], batch_size, threads) for name in names}
+        runners = {name: make(models[name], batch_size, threads) for name in names}
         for runner in runners.values():
             for _ in range(warmup):
                 runner()
@@ -249,6 +264,9 @@ def interleaved_latency(
         for repeat in range(count):
             for offset in range(len(names)):
                 name = names[(repeat + offset) % len(names)]
+                start = time.perf_counter()
+                while switch_in_ms and (time.perf_counter() - start) * 1000 < switch_in_ms:
+                    runners[name]()  # untimed: outlasts the previous model's spinning threads
                 start = time.perf_counter()
                 runners[name]()
                 times[name].append((time.perf_counter() - start) * 1000)
