@@ -37,7 +37,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
-from benchmarks.suite.report import aggregate, check_targets, markdown, plot  # noqa: E402
+from benchmarks.suite.report import LATENCY_METHOD, aggregate, check_targets, markdown, plot  # noqa: E402
 from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import compression_report, export_onnx  # noqa: E402
 
@@ -57,6 +57,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=None, help="Optimizer steps (batch 32) per student.")
     parser.add_argument("--variants", nargs="+", default=None, help="Variant keys (default: all).")
     parser.add_argument("--teacher-lr", type=float, default=1e-4)
+    parser.add_argument(
+        "--train-rows", type=int, default=None,
+        help="SST-2 training rows of the teacher (and students); not the default: its own cache and results dirs.",
+    )  # fmt: skip
     parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
     parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")
     parser.add_argument("--markdown", default=None, help="Markdown path (default BENCHMARKS.md; --quick: results).")
@@ -66,11 +70,19 @@ def parse_args() -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> dict:
     settings = dict(QUICK if args.quick else FULL)
-    for key in ("seeds", "steps"):
+    for key in ("seeds", "steps", "train_rows"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     settings["teacher_lr"] = args.teacher_lr
     return settings
+
+
+def work_dir(settings: dict, quick: bool) -> str:
+    """The cache of a run's students: a teacher trained on other rows than the default gets its own directory."""
+    work = os.path.join(CACHE, "suite_quick" if quick else "suite")
+    if settings["train_rows"] != (QUICK if quick else FULL)["train_rows"]:
+        work += f"_rows{settings['train_rows']}"
+    return work
 
 
 def measure_teacher(teacher_path: str, settings: dict, batches: list[dict]) -> tuple[dict, object, str]:
@@ -177,7 +189,7 @@ def main() -> None:
     base = prepare_sst2(args.data_dir, settings, args.train_threads)
     # as in the paper (and for a user with one dataset), students train on the rows the teacher was trained on
     settings["splits"]["student"] = settings["splits"]["teacher"]
-    settings["work"] = os.path.join(CACHE, "suite_quick" if args.quick else "suite")
+    settings["work"] = work_dir(settings, args.quick)
     os.makedirs(settings["work"], exist_ok=True)
     batches = eval_batches(settings["splits"]["validation"], settings["collator"])
 
@@ -200,9 +212,16 @@ def main() -> None:
     fresh_run_s = total_s + sum(run["compress_s"] for run in runs if run.get("reused"))
     targets = check_targets(rows, teacher_row, fresh_run_s, args.quick)
 
-    output_dir = args.output_dir or os.path.join(REPO, "benchmarks", "results", *(["quick"] if args.quick else []))
+    side_run = os.path.basename(settings["work"]) not in ("suite", "suite_quick")
+    output_dir = args.output_dir or os.path.join(
+        REPO,
+        "benchmarks",
+        "results",
+        *(["quick"] if args.quick else []),
+        *([os.path.basename(settings["work"])] if side_run else []),
+    )
     json_path = os.path.join(output_dir, "suite_sst2.json")
-    md_path = args.markdown or (os.path.join(output_dir, "BENCHMARKS.md") if args.quick else
+    md_path = args.markdown or (os.path.join(output_dir, "BENCHMARKS.md") if args.quick or side_run else
                                 os.path.join(REPO, "BENCHMARKS.md"))  # fmt: skip
     public = {k: v for k, v in settings.items() if k not in ("collator", "splits")}
     public["latency_repeats"] = {str(k): v for k, v in settings["latency_repeats"].items()}
@@ -215,6 +234,7 @@ def main() -> None:
         "seeds": settings["seeds"],
         "validation_rows": len(settings["splits"]["validation"]),
         "orders": ORDERS,
+        "latency_method": LATENCY_METHOD,
         "total_s": total_s,
         "fresh_run_s": fresh_run_s,
         "reused_runs": sum(1 for run in runs if run.get("reused")),

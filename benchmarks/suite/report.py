@@ -152,6 +152,13 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
+OLD_LATENCY_METHOD = "every model timed once per round, on the first call after switching from another model"
+LATENCY_METHOD = (
+    "every model timed once per round, after running untimed for 100 ms so that the previous model's spinning "
+    "worker threads are gone; `benchmarks/latency_method.py` compares this with timing each model alone"
+)
+
+
 def markdown(payload: dict, plot_paths: dict[str, str], root: str, notes: str = "") -> str:
     """`BENCHMARKS.md`: how it was run, the targets, the main table, the order ablation and the plots."""
     teacher, rows, env = payload["teacher"], payload["rows"], payload["environment"]
@@ -166,8 +173,8 @@ def markdown(payload: dict, plot_paths: dict[str, str], root: str, notes: str = 
         "",
         f"Machine: {env['cpu']} ({env['cpu_count']} cores), torch {env['torch']}, transformers "
         f"{env['transformers']}, onnxruntime {env['onnxruntime']}, Python {env['python']}. Latency: medians of "
-        f"interleaved repeats (every model timed once per round), {env['latency_threads']} threads, sequence length "
-        f"64; the JSON is `{payload['json']}`.",
+        f"interleaved repeats ({payload.get('latency_method', OLD_LATENCY_METHOD)}), {env['latency_threads']} "
+        f"threads, sequence length 64; the JSON is `{payload['json']}`.",
         "",
         f"Setup: {payload['setup']}",
         "",

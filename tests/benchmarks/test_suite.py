@@ -6,7 +6,15 @@ from transformers import default_data_collator
 
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune
 from benchmarks.suite.compress import TrainingPlan, compress
-from benchmarks.suite.report import aggregate, check_targets, markdown, mean_std, plot
+from benchmarks.suite.report import (
+    LATENCY_METHOD,
+    OLD_LATENCY_METHOD,
+    aggregate,
+    check_targets,
+    markdown,
+    mean_std,
+    plot,
+)
 from benchmarks.suite.variants import select
 from hf_compress import compression_report, count_flops, load_compressed
 from tests.pruning.tiny_models import tiny_bert
@@ -160,3 +168,15 @@ def test_markdown_and_plots_are_written(tmp_path):
     assert (
         "**FAIL**" in text and "plots/accuracy_vs_flops.png" in text and text.rstrip().endswith("something measured")
     )
+    # results written before the latency method changed say how they were timed
+    assert OLD_LATENCY_METHOD in text and LATENCY_METHOD in markdown(
+        {**payload, "latency_method": LATENCY_METHOD}, paths, str(tmp_path)
+    )
+
+
+def test_a_teacher_on_other_rows_gets_its_own_student_cache():
+    from benchmarks.run_suite import FULL, QUICK, work_dir
+
+    assert work_dir(dict(FULL), quick=False).endswith("/suite")
+    assert work_dir(dict(QUICK), quick=True).endswith("/suite_quick")
+    assert work_dir({**FULL, "train_rows": 67349}, quick=False).endswith("/suite_rows67349")
