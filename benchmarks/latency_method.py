@@ -23,11 +23,9 @@ import statistics
 import sys
 import time
 
-import torch
-
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quantization_sst2 import THREADS, interleaved_latency, make_runner  # noqa: E402
+from quantization_sst2 import THREADS, interleaved_latency  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
 
@@ -44,20 +42,18 @@ REPEATS = {1: 30, 32: 7}
 
 
 def alone(models: dict, repeats: dict[int, int], threads: int, rounds: int = 2) -> dict[str, dict[int, float]]:
-    """Median latency (ms) of each model timed on its own, back to back, over `rounds` passes over the models."""
-    torch.set_num_threads(threads)
-    times = {name: {batch: [] for batch in repeats} for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            for batch, count in repeats.items():
-                runner = make_runner(model, batch, threads)
-                for _ in range(3):
-                    runner()
-                for _ in range(count):
-                    start = time.perf_counter()
-                    runner()
-                    times[name][batch].append((time.perf_counter() - start) * 1000)
-    return {name: {batch: statistics.median(v) for batch, v in by_batch.items()} for name, by_batch in times.items()}
+    """
+    Latency (ms) of each model timed on its own, back to back: `interleaved_latency` over that one model (so there is
+    no switch), for `rounds` passes over the models; the median of the rounds' medians.
+    """
+    passes = [
+        {
+            name: interleaved_latency({name: model}, repeats, threads, switch_in_ms=0)[name]
+            for name, model in models.items()
+        }
+        for _ in range(rounds)
+    ]
+    return {name: {b: statistics.median(p[name][b] for p in passes) for b in repeats} for name in models}
 
 
 def main() -> None:
