@@ -185,7 +185,7 @@ def main() -> None:
         return
     wall = time.time()
     settings = settings_from(args)
-    variants = select(args.variants)
+    variants = select(args.variants, args.quick)
     base = prepare_sst2(args.data_dir, settings, args.train_threads)
     # as in the paper (and for a user with one dataset), students train on the rows the teacher was trained on
     settings["splits"]["student"] = settings["splits"]["teacher"]

@@ -94,6 +94,15 @@ def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
     assert not any(name.endswith("weight_orig") for name, _ in model.named_parameters())
 
 
+def test_side_run_variants_are_left_out_of_the_full_run_only():
+    full = {v.key for v in select(None)}
+    quick = {v.key for v in select(None, quick=True)}
+    (xlong,) = select(["paper80xlong_kd"])  # still selectable by name
+    assert xlong.steps(100) == 1600 and not xlong.in_full_suite
+    assert quick - full == {"paper80xlong_kd", "paper80xlong_nokd"}
+    assert {"paper80long_kd", "depth80long_kd", "torch_prune90"} <= full
+
+
 def test_unknown_variant_names_the_allowed_ones():
     with pytest.raises(ValueError, match=r"unknown \['paper70_kd'\]; allowed values: \[.*'paper80_kd'"):
         select(["paper70_kd"])
