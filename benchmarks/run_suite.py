@@ -168,12 +168,19 @@ def write_report(payload: dict, output_dir: str, md_path: str, with_notes: bool)
     return plots
 
 
+def default_markdown_path(json_path: str, quick: bool) -> str:
+    """Only the default full run owns the top-level `BENCHMARKS.md`; `--quick` and side runs keep theirs by the JSON."""
+    directory = os.path.dirname(os.path.abspath(json_path))
+    if not quick and directory == os.path.join(REPO, "benchmarks", "results"):
+        return os.path.join(REPO, "BENCHMARKS.md")
+    return os.path.join(directory, "BENCHMARKS.md")
+
+
 def report_only(json_path: str, markdown_path: str | None) -> None:
     with open(json_path, encoding="utf-8") as handle:
         payload = json.load(handle)
     quick = "--quick" in payload["command"]
-    md_path = markdown_path or (os.path.join(os.path.dirname(json_path), "BENCHMARKS.md") if quick else
-                                os.path.join(REPO, "BENCHMARKS.md"))  # fmt: skip
+    md_path = markdown_path or default_markdown_path(json_path, quick)
     write_report(payload, os.path.dirname(os.path.abspath(json_path)), md_path, not quick)
     print(f"wrote {md_path}")
 

@@ -189,3 +189,13 @@ def test_a_teacher_on_other_rows_gets_its_own_student_cache():
     assert work_dir(dict(FULL), quick=False).endswith("/suite")
     assert work_dir(dict(QUICK), quick=True).endswith("/suite_quick")
     assert work_dir({**FULL, "train_rows": 67349}, quick=False).endswith("/suite_rows67349")
+
+
+def test_report_only_rewrites_the_top_level_markdown_for_the_default_full_run_only():
+    from benchmarks.run_suite import REPO, default_markdown_path
+
+    results = f"{REPO}/benchmarks/results"
+    assert default_markdown_path(f"{results}/suite_sst2.json", quick=False) == f"{REPO}/BENCHMARKS.md"
+    side = f"{results}/suite_rows67349/suite_sst2.json"
+    assert default_markdown_path(side, quick=False) == f"{results}/suite_rows67349/BENCHMARKS.md"
+    assert default_markdown_path(f"{results}/quick/suite_sst2.json", quick=True) == f"{results}/quick/BENCHMARKS.md"
