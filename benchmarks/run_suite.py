@@ -228,8 +228,7 @@ def main() -> None:
         *([os.path.basename(settings["work"])] if side_run else []),
     )
     json_path = os.path.join(output_dir, "suite_sst2.json")
-    md_path = args.markdown or (os.path.join(output_dir, "BENCHMARKS.md") if args.quick or side_run else
-                                os.path.join(REPO, "BENCHMARKS.md"))  # fmt: skip
+    md_path = args.markdown or default_markdown_path(json_path, args.quick)
     public = {k: v for k, v in settings.items() if k not in ("collator", "splits")}
     public["latency_repeats"] = {str(k): v for k, v in settings["latency_repeats"].items()}
     payload = {
