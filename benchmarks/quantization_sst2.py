@@ -90,19 +90,38 @@ def eval_batches(dataset, collator) -> list[dict[str, torch.Tensor]]:
 
 
 # -- training -----------------------------------------------------------------------------------------------------
+TEACHER_TIMING = "teacher_train_seconds.json"
+
+
+def teacher_cache_path(settings: dict) -> str:
+    """Where the teacher fine-tuned with these settings is cached."""
+    name = f"teacher_minilm_sst2_rows{settings['train_rows']}_lr{settings['teacher_lr']:g}_len{MAX_LENGTH}_seed0"
+    return os.path.join(CACHE, name)
+
+
+def teacher_train_seconds(path: str) -> float | None:
+    """How long the cached teacher at `path` took to fine-tune (`None` when that was not recorded)."""
+    timing = os.path.join(path, TEACHER_TIMING)
+    if not os.path.isfile(timing):
+        return None
+    with open(timing, encoding="utf-8") as handle:
+        return float(json.load(handle)["train_s"])
+
+
 def teacher_dir(base: str, settings: dict) -> str:
     """Fine-tune the pretrained MiniLM on the teacher rows once; later runs reuse the cached directory."""
-    name = f"teacher_minilm_sst2_rows{settings['train_rows']}_lr{settings['teacher_lr']:g}_len{MAX_LENGTH}_seed0"
-    path = os.path.join(CACHE, name)
+    path = teacher_cache_path(settings)
     if os.path.isfile(os.path.join(path, "config.json")):
         print(f"teacher: cached at {path}", flush=True)
         return path
     splits, collator = settings["splits"], settings["collator"]
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
     args = args_for(os.path.join(settings["work"], "teacher_run"), lr=settings["teacher_lr"])
-    Trainer(model=model, args=args, train_dataset=splits["teacher"], data_collator=collator).train()
+    output = Trainer(model=model, args=args, train_dataset=splits["teacher"], data_collator=collator).train()
     model.save_pretrained(path + ".tmp")
     AutoTokenizer.from_pretrained(base).save_pretrained(path + ".tmp")
+    with open(os.path.join(path + ".tmp", TEACHER_TIMING), "w", encoding="utf-8") as handle:
+        json.dump({"train_s": output.metrics["train_runtime"], "source": "Trainer train_runtime"}, handle)
     shutil.rmtree(path, ignore_errors=True)
     os.replace(path + ".tmp", path)
     return path

@@ -97,10 +97,11 @@ def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
 def test_side_run_variants_are_left_out_of_the_full_run_only():
     full = {v.key for v in select(None)}
     quick = {v.key for v in select(None, quick=True)}
-    (xlong,) = select(["paper80xlong_kd"])  # still selectable by name
-    assert xlong.steps(100) == 1600 and not xlong.in_full_suite
-    assert quick - full == {"paper80xlong_kd", "paper80xlong_nokd"}
-    assert {"paper80long_kd", "depth80long_kd", "torch_prune90"} <= full
+    (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
+    assert stretch.steps(100) == 1600 and not stretch.in_full_suite
+    side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd"}
+    assert quick - full == side
+    assert {"paper80xlong_kd", "paper80xlong_nokd", "torch_prune90"} <= full
 
 
 def test_unknown_variant_names_the_allowed_ones():
@@ -188,7 +189,7 @@ def test_a_teacher_on_other_rows_gets_its_own_student_cache():
 
     assert work_dir(dict(FULL), quick=False).endswith("/suite")
     assert work_dir(dict(QUICK), quick=True).endswith("/suite_quick")
-    assert work_dir({**FULL, "train_rows": 67349}, quick=False).endswith("/suite_rows67349")
+    assert work_dir({**FULL, "train_rows": 12000}, quick=False).endswith("/suite_rows12000")
 
 
 def test_report_only_rewrites_the_top_level_markdown_for_the_default_full_run_only():
@@ -196,6 +197,42 @@ def test_report_only_rewrites_the_top_level_markdown_for_the_default_full_run_on
 
     results = f"{REPO}/benchmarks/results"
     assert default_markdown_path(f"{results}/suite_sst2.json", quick=False) == f"{REPO}/BENCHMARKS.md"
-    side = f"{results}/suite_rows67349/suite_sst2.json"
-    assert default_markdown_path(side, quick=False) == f"{results}/suite_rows67349/BENCHMARKS.md"
+    side = f"{results}/suite_rows12000/suite_sst2.json"
+    assert default_markdown_path(side, quick=False) == f"{results}/suite_rows12000/BENCHMARKS.md"
     assert default_markdown_path(f"{results}/quick/suite_sst2.json", quick=True) == f"{results}/quick/BENCHMARKS.md"
+
+
+def test_a_fresh_run_counts_reused_students_and_a_cached_teacher():
+    from benchmarks.run_suite import fresh_run_seconds
+
+    runs = [{"compress_s": 100.0, "reused": True}, {"compress_s": 40.0}]
+    assert fresh_run_seconds(10.0, runs, cached_teacher_s=1500.0) == 1610.0
+    assert fresh_run_seconds(10.0, runs, cached_teacher_s=0.0) == 110.0  # this run trained the teacher: in total_s
+    assert fresh_run_seconds(10.0, runs, cached_teacher_s=None) == 110.0  # cached without a record
+
+
+def test_the_cached_teacher_reports_its_recorded_fine_tuning_time(tmp_path):
+    from benchmarks.quantization_sst2 import TEACHER_TIMING, teacher_train_seconds
+
+    assert teacher_train_seconds(str(tmp_path)) is None
+    (tmp_path / TEACHER_TIMING).write_text('{"train_s": 1547.0, "source": "Trainer train_runtime"}')
+    assert teacher_train_seconds(str(tmp_path)) == 1547.0
+
+
+def test_markdown_states_what_a_fresh_run_takes_and_an_archive_note(tmp_path):
+    runs = [run("paper80_kd", 0, 0.84), run("paper80_nokd", 0, 0.8, distill=False)]
+    rows = aggregate(runs, TEACHER, {})
+    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 600.0, "json": "x.json",
+               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
+                               "python": "3", "latency_threads": 2},
+               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
+               "teacher": TEACHER, "rows": rows, "targets": [], "reused_runs": 2, "fresh_run_s": 2700.0,
+               "teacher_was_cached": True, "teacher_train_s": 1500.0}  # fmt: skip
+    text = markdown(payload, {}, str(tmp_path))
+    assert "resumed 2 finished student runs" in text and "fine-tuning: 25.0 min" in text and "takes ~45.0 min" in text
+    assert "Archived run" not in text
+    assert "Archived run: rerun with X" in markdown(
+        {**payload, "note": "Archived run: rerun with X"}, {}, str(tmp_path)
+    )
+    fresh = markdown({**payload, "reused_runs": 0, "teacher_was_cached": False}, {}, str(tmp_path))
+    assert "fresh run takes" not in fresh
