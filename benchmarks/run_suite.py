@@ -180,6 +180,20 @@ def write_report(payload: dict, output_dir: str, md_path: str, with_notes: bool)
     return plots
 
 
+def results_dir(work: str, quick: bool, named: list[str] | None) -> str:
+    """
+    Where a run's JSON and plots go: `benchmarks/results[/quick]`, in a subdirectory named after the work directory
+    for a teacher on other rows and after the variants for a run of named variants, so that a side run never
+    overwrites the full run's results.
+    """
+    parts = ["quick"] if quick else []
+    if os.path.basename(work) not in ("suite", "suite_quick"):
+        parts.append(os.path.basename(work))
+    if named:
+        parts.append("+".join(named))
+    return os.path.join(REPO, "benchmarks", "results", *parts)
+
+
 def default_markdown_path(json_path: str, quick: bool) -> str:
     """Only the default full run owns the top-level `BENCHMARKS.md`; `--quick` and side runs keep theirs by the JSON."""
     directory = os.path.dirname(os.path.abspath(json_path))
@@ -232,14 +246,7 @@ def main() -> None:
     fresh_run_s = fresh_run_seconds(total_s, runs, teacher_train_s if teacher_was_cached else 0.0)
     targets = check_targets(rows, teacher_row, fresh_run_s, args.quick)
 
-    side_run = os.path.basename(settings["work"]) not in ("suite", "suite_quick")
-    output_dir = args.output_dir or os.path.join(
-        REPO,
-        "benchmarks",
-        "results",
-        *(["quick"] if args.quick else []),
-        *([os.path.basename(settings["work"])] if side_run else []),
-    )
+    output_dir = args.output_dir or results_dir(settings["work"], args.quick, args.variants)
     json_path = os.path.join(output_dir, "suite_sst2.json")
     md_path = args.markdown or default_markdown_path(json_path, args.quick)
     public = {k: v for k, v in settings.items() if k not in ("collator", "splits")}

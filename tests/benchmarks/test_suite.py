@@ -236,3 +236,17 @@ def test_markdown_states_what_a_fresh_run_takes_and_an_archive_note(tmp_path):
     )
     fresh = markdown({**payload, "reused_runs": 0, "teacher_was_cached": False}, {}, str(tmp_path))
     assert "fresh run takes" not in fresh
+
+
+def test_side_runs_write_their_results_beside_the_full_runs_never_over_them():
+    from benchmarks.run_suite import REPO, default_markdown_path, results_dir, work_dir
+
+    results = f"{REPO}/benchmarks/results"
+    full = work_dir({"train_rows": 67349}, quick=False)
+    assert results_dir(full, quick=False, named=None) == results
+    named = results_dir(full, quick=False, named=["paper90xlong_kd", "paper90xlong_nokd"])
+    assert named == f"{results}/paper90xlong_kd+paper90xlong_nokd"
+    assert default_markdown_path(f"{named}/suite_sst2.json", quick=False) == f"{named}/BENCHMARKS.md"
+    other_rows = work_dir({"train_rows": 12000}, quick=False)
+    assert results_dir(other_rows, quick=False, named=None) == f"{results}/suite_rows12000"
+    assert results_dir(work_dir({"train_rows": 256}, quick=True), quick=True, named=None) == f"{results}/quick"
