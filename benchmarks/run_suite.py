@@ -167,8 +167,12 @@ def fresh_run_seconds(total_s: float, runs: list[dict], cached_teacher_s: float 
     return total_s + reused + (cached_teacher_s or 0.0)
 
 
-def write_report(payload: dict, output_dir: str, md_path: str, with_notes: bool) -> dict[str, str]:
-    """Plots + `BENCHMARKS.md` (with `benchmarks/suite/NOTES.md`, the findings, appended for full runs)."""
+def write_report(payload: dict, output_dir: str, md_path: str) -> dict[str, str]:
+    """
+    Plots + `BENCHMARKS.md`; the top-level one gets `benchmarks/suite/NOTES.md`, the current findings, appended (a
+    side run's or an archived run's report is only its own numbers).
+    """
+    with_notes = os.path.abspath(md_path) == os.path.join(REPO, "BENCHMARKS.md")
     plots = plot(payload["rows"], payload["teacher"], os.path.join(output_dir, "plots"))
     notes_path = os.path.join(REPO, "benchmarks", "suite", "NOTES.md")
     notes = ""
@@ -207,7 +211,7 @@ def report_only(json_path: str, markdown_path: str | None) -> None:
         payload = json.load(handle)
     quick = "--quick" in payload["command"]
     md_path = markdown_path or default_markdown_path(json_path, quick)
-    write_report(payload, os.path.dirname(os.path.abspath(json_path)), md_path, not quick)
+    write_report(payload, os.path.dirname(os.path.abspath(json_path)), md_path)
     print(f"wrote {md_path}")
 
 
@@ -275,7 +279,7 @@ def main() -> None:
     os.makedirs(output_dir, exist_ok=True)
     with open(json_path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2)
-    write_report(payload, output_dir, md_path, not args.quick)
+    write_report(payload, output_dir, md_path)
     print()
     for target in targets:
         print(f"[{'PASS' if target['passed'] else 'FAIL'}] {target['target']}: {target['measured']}")

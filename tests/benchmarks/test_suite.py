@@ -250,3 +250,23 @@ def test_side_runs_write_their_results_beside_the_full_runs_never_over_them():
     other_rows = work_dir({"train_rows": 12000}, quick=False)
     assert results_dir(other_rows, quick=False, named=None) == f"{results}/suite_rows12000"
     assert results_dir(work_dir({"train_rows": 256}, quick=True), quick=True, named=None) == f"{results}/quick"
+
+
+def test_only_the_top_level_report_gets_the_findings_appended(tmp_path, monkeypatch):
+    import benchmarks.run_suite as run_suite
+
+    (tmp_path / "benchmarks" / "suite").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "suite" / "NOTES.md").write_text("## Findings\ncurrent findings")
+    monkeypatch.setattr(run_suite, "REPO", str(tmp_path))
+    runs = [run("paper80_kd", 0, 0.84), run("paper80_nokd", 0, 0.8, distill=False)]
+    rows = aggregate(runs, TEACHER, {})
+    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 60.0, "json": "x.json",
+               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
+                               "python": "3", "latency_threads": 2},
+               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
+               "teacher": TEACHER, "rows": rows, "targets": []}  # fmt: skip
+    side = tmp_path / "benchmarks" / "results" / "suite_rows12000"
+    run_suite.write_report(payload, str(side), str(side / "BENCHMARKS.md"))
+    run_suite.write_report(payload, str(side), str(tmp_path / "BENCHMARKS.md"))
+    assert "current findings" not in (side / "BENCHMARKS.md").read_text()
+    assert (tmp_path / "BENCHMARKS.md").read_text().rstrip().endswith("current findings")
