@@ -161,6 +161,16 @@ def test_targets_pass_and_fail_on_the_stated_thresholds():
     assert not next(t for t in slow if "--quick" in t["target"])["passed"]
 
 
+def report_payload(rows: list[dict], **overrides) -> dict:
+    """A run's JSON payload as `markdown` and `write_report` read it, with `overrides` on top."""
+    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 60.0, "json": "x.json",
+               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
+                               "python": "3", "latency_threads": 2},
+               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
+               "teacher": TEACHER, "rows": rows, "targets": []}  # fmt: skip
+    return {**payload, **overrides}
+
+
 def test_markdown_and_plots_are_written(tmp_path):
     runs = [run("paper80_kd", 0, 0.84), run("paper80_kd", 1, 0.85), run("paper80_nokd", 0, 0.8, distill=False)]
     timed = {"paper80_kd": {"latency_ms_b1": 4.0, "latency_ms_b32": 70.0, "onnx_bytes": 14e6, "onnx_accuracy": 0.84,
@@ -168,11 +178,7 @@ def test_markdown_and_plots_are_written(tmp_path):
     rows = aggregate(runs, TEACHER, timed)
     paths = plot(rows, TEACHER, str(tmp_path / "plots"))
     assert all((tmp_path / "plots" / f"{name}.png").stat().st_size > 1000 for name in paths)
-    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-26", "total_s": 60.0, "json": "x.json",
-               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
-                               "python": "3", "latency_threads": 2},
-               "setup": "setup", "seeds": [0, 1], "validation_rows": 872, "orders": {"pqd": "prune first"},
-               "teacher": TEACHER, "rows": rows, "targets": check_targets(rows, TEACHER, 60.0, quick=True)}  # fmt: skip
+    payload = report_payload(rows, seeds=[0, 1], targets=check_targets(rows, TEACHER, 60.0, quick=True))
     text = markdown(payload, paths, str(tmp_path), notes="## Findings\nsomething measured")
     assert "| paper80_kd | 84.50 +/- 0.71 | -0.50 |" in text
     assert (
@@ -222,12 +228,8 @@ def test_the_cached_teacher_reports_its_recorded_fine_tuning_time(tmp_path):
 def test_markdown_states_what_a_fresh_run_takes_and_an_archive_note(tmp_path):
     runs = [run("paper80_kd", 0, 0.84), run("paper80_nokd", 0, 0.8, distill=False)]
     rows = aggregate(runs, TEACHER, {})
-    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 600.0, "json": "x.json",
-               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
-                               "python": "3", "latency_threads": 2},
-               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
-               "teacher": TEACHER, "rows": rows, "targets": [], "reused_runs": 2, "fresh_run_s": 2700.0,
-               "teacher_was_cached": True, "teacher_train_s": 1500.0}  # fmt: skip
+    payload = report_payload(rows, total_s=600.0, reused_runs=2, fresh_run_s=2700.0, teacher_was_cached=True,
+                             teacher_train_s=1500.0)  # fmt: skip
     text = markdown(payload, {}, str(tmp_path))
     assert "resumed 2 finished student runs" in text and "fine-tuning: 25.0 min" in text and "takes ~45.0 min" in text
     assert "Archived run" not in text
@@ -260,11 +262,7 @@ def test_only_the_top_level_report_gets_the_findings_appended(tmp_path, monkeypa
     monkeypatch.setattr(run_suite, "REPO", str(tmp_path))
     runs = [run("paper80_kd", 0, 0.84), run("paper80_nokd", 0, 0.8, distill=False)]
     rows = aggregate(runs, TEACHER, {})
-    payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 60.0, "json": "x.json",
-               "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
-                               "python": "3", "latency_threads": 2},
-               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
-               "teacher": TEACHER, "rows": rows, "targets": []}  # fmt: skip
+    payload = report_payload(rows)
     side = tmp_path / "benchmarks" / "results" / "suite_rows12000"
     run_suite.write_report(payload, str(side), str(side / "BENCHMARKS.md"))
     run_suite.write_report(payload, str(side), str(tmp_path / "BENCHMARKS.md"))
