@@ -99,6 +99,11 @@ def teacher_cache_path(settings: dict) -> str:
     return os.path.join(CACHE, name)
 
 
+def teacher_is_cached(settings: dict) -> bool:
+    """Whether `teacher_dir` will reuse a teacher fine-tuned earlier with these settings."""
+    return os.path.isfile(os.path.join(teacher_cache_path(settings), "config.json"))
+
+
 def teacher_train_seconds(path: str) -> float | None:
     """How long the cached teacher at `path` took to fine-tune (`None` when that was not recorded)."""
     timing = os.path.join(path, TEACHER_TIMING)
@@ -111,7 +116,7 @@ def teacher_train_seconds(path: str) -> float | None:
 def teacher_dir(base: str, settings: dict) -> str:
     """Fine-tune the pretrained MiniLM on the teacher rows once; later runs reuse the cached directory."""
     path = teacher_cache_path(settings)
-    if os.path.isfile(os.path.join(path, "config.json")):
+    if teacher_is_cached(settings):
         print(f"teacher: cached at {path}", flush=True)
         return path
     splits, collator = settings["splits"], settings["collator"]

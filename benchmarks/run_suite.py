@@ -32,8 +32,8 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
     onnx_accuracy,
     ort_dynamic_int8,
     prepare_sst2,
-    teacher_cache_path,
     teacher_dir,
+    teacher_is_cached,
     teacher_train_seconds,
 )
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
@@ -230,7 +230,7 @@ def main() -> None:
     os.makedirs(settings["work"], exist_ok=True)
     batches = eval_batches(settings["splits"]["validation"], settings["collator"])
 
-    teacher_was_cached = os.path.isfile(os.path.join(teacher_cache_path(settings), "config.json"))
+    teacher_was_cached = teacher_is_cached(settings)
     teacher_path = teacher_dir(base, settings)
     teacher_row, teacher, ort_path = measure_teacher(teacher_path, settings, batches)
     print(json.dumps({k: v for k, v in teacher_row.items() if "path" not in k}), flush=True)
