@@ -105,6 +105,21 @@ def measure_teacher(teacher_path: str, settings: dict, batches: list[dict]) -> t
     return row, teacher, ort
 
 
+# the distillation settings of every ledger run recorded before runs carried them (until 2026-11-27)
+FIRST_KD = {"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}
+
+
+def canonical(distillation: dict | None) -> str | None:
+    return None if distillation is None else json.dumps(distillation, sort_keys=True)
+
+
+def recorded_distillation(run: dict) -> str | None:
+    """The distillation settings a ledger run was trained with (`None`: labels only), as canonical JSON."""
+    if "distillation" in run:
+        return canonical(run["distillation"])
+    return canonical(FIRST_KD) if run["distill"] else None
+
+
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
     """Train (or reuse) every (variant, seed) and measure it; seed-major so a partial run covers every variant."""
     ledger_path = os.path.join(settings["work"], "runs.jsonl")
@@ -113,11 +128,12 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
         with open(ledger_path, encoding="utf-8") as handle:
             for line in handle:
                 run = json.loads(line)
-                done[(run["key"], run["seed"], run["steps"], run["student_rows"])] = run
+                done[(run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run))] = run
     runs = []
     for seed in settings["seeds"]:
         for variant in variants:
-            ident = (variant.key, seed, variant.steps(plan.steps), settings["train_rows"])
+            distillation = variant.distillation if variant.distill else None
+            ident = (variant.key, seed, variant.steps(plan.steps), settings["train_rows"], canonical(distillation))
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append({**done[ident], "reused": True})
                 continue
@@ -125,7 +141,8 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
             path, seconds = builder(variant, seed, plan)
             run = {"key": variant.key, "label": variant.label, "family": variant.family, "distill": variant.distill,
                    "order": variant.order, "shrinks": variant.shrinks, "seed": seed, "steps": variant.steps(plan.steps),
-                   "student_rows": settings["train_rows"], "path": path, "compress_s": seconds}  # fmt: skip
+                   "student_rows": settings["train_rows"], "distillation": distillation, "path": path,
+                   "compress_s": seconds}  # fmt: skip
             run.update(measure_model(path, teacher, settings["splits"]["validation"], settings["collator"]))
             print(json.dumps({k: v for k, v in run.items() if k != "path"}), flush=True)
             with open(ledger_path, "a", encoding="utf-8") as handle:

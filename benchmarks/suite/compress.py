@@ -24,7 +24,7 @@ from hf_compress import (
 from hf_compress.export.onnx import materialize_quantized
 
 from ..pruning_sst2 import prune_depth_then_width
-from .variants import BEFORE, KD, Variant
+from .variants import BEFORE, Variant
 
 
 @dataclass
@@ -129,7 +129,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     }
     if variant.distill:
         trainer = DistillationTrainer(
-            teacher_model=plan.teacher_path, distillation_config=DistillationConfig(**KD), **common
+            teacher_model=plan.teacher_path, distillation_config=DistillationConfig(**variant.distillation), **common
         )
     else:
         trainer = Trainer(**common)

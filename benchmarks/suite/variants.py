@@ -31,6 +31,7 @@ class Variant:
         label (`str`): human-readable name for tables and plots.
         family (`str`): the row group (`paper`, `unstructured`, `2:4`, `4-bit`, `order`, `baseline`).
         distill (`bool`): train against the teacher (logit KL + hidden-state MSE) or on the labels only.
+        distillation (`dict`): `DistillationConfig` keyword arguments of a distilled variant (default `KD`).
         pruning (`dict`, *optional*): `PruningConfig` keyword arguments.
         prune_when (`str`): `"before"` or `"during"` training (see the module constants).
         quantization (`dict`, *optional*): `QuantizationConfig` keyword arguments (QAT, converted at the end).
@@ -48,6 +49,7 @@ class Variant:
     label: str
     family: str
     distill: bool
+    distillation: dict = field(default_factory=lambda: dict(KD))
     pruning: dict | None = None
     prune_when: str = BEFORE
     quantization: dict | None = field(default_factory=lambda: dict(INT8))

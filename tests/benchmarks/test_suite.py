@@ -268,3 +268,42 @@ def test_only_the_top_level_report_gets_the_findings_appended(tmp_path, monkeypa
     run_suite.write_report(payload, str(side), str(tmp_path / "BENCHMARKS.md"))
     assert "current findings" not in (side / "BENCHMARKS.md").read_text()
     assert (tmp_path / "BENCHMARKS.md").read_text().rstrip().endswith("current findings")
+
+
+def test_a_finished_student_is_reused_only_when_it_was_distilled_with_the_same_settings(tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    import benchmarks.run_suite as run_suite
+
+    trained = []
+
+    def fake_compress(variant, seed, plan):
+        trained.append((variant.key, variant.distillation))
+        return str(tmp_path / f"{variant.key}_seed{seed}"), 1.0
+
+    monkeypatch.setattr(run_suite, "compress", fake_compress)
+    monkeypatch.setattr(run_suite, "measure_model", lambda *args: {"accuracy": 0.5})
+    (tmp_path / "paper80_kd_seed0").mkdir()
+    old_record = {"key": "paper80_kd", "seed": 0, "steps": 2, "student_rows": 64, "distill": True, "accuracy": 0.9,
+                  "path": str(tmp_path / "paper80_kd_seed0"), "compress_s": 5.0}  # fmt: skip
+    (tmp_path / "runs.jsonl").write_text(json.dumps(old_record) + "\n")
+    settings = {
+        "work": str(tmp_path),
+        "seeds": [0],
+        "train_rows": 64,
+        "splits": {"validation": None},
+        "collator": None,
+    }
+    plan = TrainingPlan("teacher", [], None, steps=2, work=str(tmp_path))
+    (variant,) = select(["paper80_kd"])
+    first_kd = dataclasses.replace(variant, distillation=dict(run_suite.FIRST_KD))
+    (reused,) = run_suite.run_variants([first_kd], settings, plan, teacher=None)
+    assert reused["reused"] and reused["accuracy"] == 0.9 and trained == []  # recorded before runs named their KD
+    other = dataclasses.replace(variant, distillation={**run_suite.FIRST_KD, "hidden_loss_weight": 10.0})
+    (retrained,) = run_suite.run_variants([other], settings, plan, teacher=None)
+    assert "reused" not in retrained and trained == [("paper80_kd", other.distillation)]
+    ledger = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert ledger[-1]["distillation"] == other.distillation
+    (again,) = run_suite.run_variants([other], settings, plan, teacher=None)
+    assert again["reused"] and len(trained) == 1
