@@ -23,7 +23,10 @@ from .layout import describe_layouts
 
 
 QUANT_METHOD = "compressed-tensors"
-FORMATS = {8: "int-quantized", 4: "pack-quantized"}
+# weight-only int8 and int4 alike: compressed-tensors infers `pack-quantized` for every weight-only int scheme (its
+# `int-quantized` is the W8A8 format, which needs quantized input activations, a blocker here)
+FORMAT = "pack-quantized"
+BITS = (8, 4)
 STRATEGIES = {"per_tensor": "tensor", "per_channel": "channel", "per_group": "group"}
 
 
@@ -44,7 +47,7 @@ def compressed_tensors_blockers(model: nn.Module) -> list[str]:
     for name, module in quantized.items():
         if module.codebook_size is not None:
             reasons.append(f"{name}: weight-sharing codebook")
-        elif module.spec.bits not in FORMATS:
+        elif module.spec.bits not in BITS:
             reasons.append(f"{name}: bits={module.spec.bits!r} (compressed-tensors: 8 or 4)")
         elif not module.spec.symmetric:
             reasons.append(f"{name}: asymmetric weights (hf_compress stores unsigned codes)")
@@ -103,7 +106,7 @@ def _groups(quantized: dict[str, QuantizedLinear]) -> dict[str, dict[str, Any]]:
 @torch.no_grad()
 def save_compressed_tensors(model: nn.Module, save_directory: str | os.PathLike, **kwargs: Any) -> str:
     """
-    Write `model` in the compressed-tensors format (int8: `int-quantized`, int4: `pack-quantized`), atomically.
+    Write `model` in the compressed-tensors `pack-quantized` format (int8 or int4 weights), atomically.
 
     The stored codes and scales are exactly hf_compress's, so plain `AutoModelFor*.from_pretrained(dir)` (with
     `compressed-tensors` installed) gives the same logits as the in-memory model, and `load_compressed(dir)` rebuilds
@@ -144,8 +147,7 @@ def save_compressed_tensors(model: nn.Module, save_directory: str | os.PathLike,
         target.weight_scale.copy_(module.scale.reshape(target.weight_scale.shape))
         if hasattr(target, "weight_zero_point"):
             target.weight_zero_point.zero_()
-    bits = next(iter(quantized.values())).spec.bits
-    compressor = ModelCompressor.from_pretrained_model(clone, quantization_format=FORMATS[bits])
+    compressor = ModelCompressor.from_pretrained_model(clone, quantization_format=FORMAT)
     compressor.compress_model(clone)
     target_dir = os.path.abspath(os.fspath(save_directory))
     os.makedirs(os.path.dirname(target_dir), exist_ok=True)
@@ -197,7 +199,7 @@ def rebuild_quantized_from_compressed_tensors(model: nn.Module, path: str, quant
         if weights.get("type", "int") != "int" or not weights.get("symmetric", True):
             continue
         granularity = {v: k for k, v in STRATEGIES.items()}.get(weights.get("strategy"))
-        if granularity is None or weights.get("num_bits") not in FORMATS:
+        if granularity is None or weights.get("num_bits") not in BITS:
             continue
         spec = QuantSpec(bits=weights["num_bits"], granularity=granularity, group_size=weights.get("group_size") or 128,
                          symmetric=True)  # fmt: skip

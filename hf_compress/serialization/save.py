@@ -60,7 +60,7 @@ def save_compressed(
         model (`nn.Module`): the (possibly DDP-wrapped) transformers model.
         save_directory (`str` or `os.PathLike`): the output directory.
         compression_config (`CompressionConfig`, *optional*): written as `compression_config.json`.
-        format (`str`, defaults to `"hf_compress"`): `"hf_compress"` (every compressed model; reloads with
+        format (`str`, defaults to `"auto"`): `"hf_compress"` (every compressed model; reloads with
             hf_compress installed), `"compressed-tensors"` (symmetric int8/int4 weights with config-expressible
             shapes; plain transformers with `compressed-tensors` installed reloads it, and so does `load_compressed`),
             or `"auto"`: compressed-tensors when the model fits it and the package is installed, else hf_compress.

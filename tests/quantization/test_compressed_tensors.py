@@ -12,6 +12,9 @@ from safetensors import safe_open
 
 pytest.importorskip("compressed_tensors")
 
+from compressed_tensors.compressors.format import infer_module_format  # noqa: E402
+from compressed_tensors.quantization import QuantizationScheme  # noqa: E402
+
 from hf_compress.pruning.config import PruningConfig  # noqa: E402
 from hf_compress.pruning.oneshot import prune_  # noqa: E402
 from hf_compress.quantization import QuantizationConfig, quantize_  # noqa: E402
@@ -23,10 +26,10 @@ from .helpers import inputs, tiny_bert  # noqa: E402
 
 
 EXPRESSIBLE = {
-    "int8_channel": ({"bits": 8}, "int-quantized"),
-    "int8_tensor": ({"bits": 8, "granularity": "per_tensor"}, "int-quantized"),
-    "int4_group": ({"bits": 4, "granularity": "per_group", "group_size": 16}, "pack-quantized"),
-    "int4_channel": ({"bits": 4}, "pack-quantized"),
+    "int8_channel": {"bits": 8},
+    "int8_tensor": {"bits": 8, "granularity": "per_tensor"},
+    "int4_group": {"bits": 4, "granularity": "per_group", "group_size": 16},
+    "int4_channel": {"bits": 4},
 }
 
 # no hf_compress import: what a user with only transformers + compressed-tensors gets
@@ -55,18 +58,22 @@ def quantized(kwargs):
 def test_plain_transformers_reloads_int8_and_int4_with_identical_logits(tmp_path):
     x = inputs()
     expected = {}
-    for name, (kwargs, layout) in EXPRESSIBLE.items():
+    for name, kwargs in EXPRESSIBLE.items():
         model = quantized(kwargs)
         with torch.no_grad():
             expected[name] = model(**x).logits
         save_compressed(model, tmp_path / name, format="compressed-tensors")
         config = json.load(open(tmp_path / name / "config.json"))["quantization_config"]
-        assert config["quant_method"] == "compressed-tensors" and config["format"] == layout
+        # weight-only int8 and int4 are both `pack-quantized`: what compressed-tensors itself infers for the scheme
+        # (and what weight-only readers expect; its `int-quantized` is W8A8)
+        scheme = QuantizationScheme(targets=["Linear"], weights=config["config_groups"]["group_0"]["weights"])
+        assert config["quant_method"] == "compressed-tensors"
+        assert config["format"] == infer_module_format(torch.nn.Linear, scheme).value == "pack-quantized"
         with safe_open(str(tmp_path / name / "model.safetensors"), "pt") as handle:
             keys = set(handle.keys())
             prefix = "bert.encoder.layer.0.attention.self.query."
-            stored = handle.get_tensor(prefix + ("weight" if layout == "int-quantized" else "weight_packed"))
-        assert stored.dtype == (torch.int8 if layout == "int-quantized" else torch.int32)
+            stored = handle.get_tensor(prefix + "weight_packed")
+        assert stored.dtype == torch.int32 and stored.numel() * 32 // kwargs["bits"] == 64 * 64
         assert prefix + "weight_scale" in keys and "classifier.weight" in keys
     script = PLAIN_RELOAD.replace("__IDS__", str(x["input_ids"].tolist()))
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -83,13 +90,14 @@ def test_plain_transformers_reloads_int8_and_int4_with_identical_logits(tmp_path
 def test_int4_files_are_packed_smaller_than_int8(tmp_path):
     sizes = {}
     for name in ("int8_channel", "int4_channel"):
-        save_compressed(quantized(EXPRESSIBLE[name][0]), tmp_path / name, format="compressed-tensors")
+        save_compressed(quantized(EXPRESSIBLE[name]), tmp_path / name, format="compressed-tensors")
         sizes[name] = os.path.getsize(tmp_path / name / "model.safetensors")
     assert sizes["int4_channel"] < sizes["int8_channel"]
 
 
-def test_load_compressed_rebuilds_the_same_codes_and_scales(tmp_path):
-    model = quantized(EXPRESSIBLE["int4_group"][0])
+@pytest.mark.parametrize("name", ["int4_group", "int8_channel"])
+def test_load_compressed_rebuilds_the_same_codes_and_scales(tmp_path, name):
+    model = quantized(EXPRESSIBLE[name])
     save_compressed(model, tmp_path / "ct", format="compressed-tensors")
     reloaded = load_compressed(tmp_path / "ct")
     original = dict(model.named_modules())
