@@ -40,8 +40,8 @@ from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: 
 from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
 from benchmarks.suite.report import LATENCY_METHOD, aggregate, check_targets, markdown, plot  # noqa: E402
-from benchmarks.suite.variants import ORDERS, select  # noqa: E402
-from hf_compress import compression_report, export_onnx  # noqa: E402
+from benchmarks.suite.variants import KD, ORDERS, select  # noqa: E402
+from hf_compress import DistillationConfig, compression_report, export_onnx  # noqa: E402
 
 
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
@@ -303,12 +303,23 @@ def main() -> None:
     print(f"\nwrote {json_path} and {md_path} ({total_s / 60:.1f} min)")
 
 
+def describe_kd(distillation: dict) -> str:
+    """The distillation loss of `DistillationConfig(**distillation)` in words, for the report's setup line."""
+    config = DistillationConfig(**distillation)
+    terms = [f"KL of T={config.temperature:g} softened logits (alpha {config.alpha:g})"]
+    if config.hidden_loss_weight:
+        terms.append(f"hidden-state MSE (weight {config.hidden_loss_weight:g})")
+    if config.attention_loss_weight:
+        terms.append(f"attention-map KL (weight {config.attention_loss_weight:g})")
+    return " + ".join(terms)
+
+
 def setup_text(settings: dict) -> str:
     return (
         f"teacher = the pretrained all-MiniLM-L6-v2 fine-tuned 1 epoch on {settings['train_rows']} SST-2 train rows "
         f"(lr {settings['teacher_lr']:g}); every student starts from it and trains {settings['steps']} steps of "
-        f"batch 32 on the same rows (as in the paper: the user's one training set); KD = KL of T=2 softened logits (alpha 0.5) + "
-        "hidden-state MSE (weight 1) against the frozen teacher; 'no KD' = the same run on the labels only. "
+        f"batch 32 on the same rows (as in the paper: the user's one training set); KD = {describe_kd(KD)} against "
+        "the frozen teacher; 'no KD' = the same run on the labels only. "
         "Structured variants are pruned one-shot (heads and neurons ranked by first-order Taylor importance, "
         "sum of (weight x gradient)^2 over 16 labelled batches) and physically shrunk before training (the paper's "
         "prune -> quantize -> distill); unstructured 90% is pruned gradually (cubic, target reached halfway) and "

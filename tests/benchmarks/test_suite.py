@@ -307,3 +307,16 @@ def test_a_finished_student_is_reused_only_when_it_was_distilled_with_the_same_s
     assert ledger[-1]["distillation"] == other.distillation
     (again,) = run_suite.run_variants([other], settings, plan, teacher=None)
     assert again["reused"] and len(trained) == 1
+
+
+def test_the_setup_line_describes_the_distillation_loss_the_students_use():
+    from benchmarks.run_suite import describe_kd, setup_text
+    from benchmarks.suite.variants import KD
+
+    assert describe_kd({"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}) == (
+        "KL of T=2 softened logits (alpha 0.5) + hidden-state MSE (weight 1)"
+    )
+    assert describe_kd({"temperature": 1.0, "alpha": 1.0, "attention_loss_weight": 0.5}) == (
+        "KL of T=1 softened logits (alpha 1) + attention-map KL (weight 0.5)"
+    )
+    assert describe_kd(KD) in setup_text({"train_rows": 10, "teacher_lr": 1e-4, "steps": 3})
