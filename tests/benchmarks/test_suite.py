@@ -270,7 +270,7 @@ def test_only_the_top_level_report_gets_the_findings_appended(tmp_path, monkeypa
     assert (tmp_path / "BENCHMARKS.md").read_text().rstrip().endswith("current findings")
 
 
-def test_a_finished_student_is_reused_only_when_it_was_distilled_with_the_same_settings(tmp_path, monkeypatch):
+def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_recipe(tmp_path, monkeypatch):
     import dataclasses
     import json
 
@@ -279,15 +279,16 @@ def test_a_finished_student_is_reused_only_when_it_was_distilled_with_the_same_s
     trained = []
 
     def fake_compress(variant, seed, plan):
-        trained.append((variant.key, variant.distillation))
+        trained.append((variant.key, variant.distillation, variant.learning_rate, plan.sampling))
         return str(tmp_path / f"{variant.key}_seed{seed}"), 1.0
 
     monkeypatch.setattr(run_suite, "compress", fake_compress)
     monkeypatch.setattr(run_suite, "measure_model", lambda *args: {"accuracy": 0.5})
     (tmp_path / "paper80_kd_seed0").mkdir()
-    old_record = {"key": "paper80_kd", "seed": 0, "steps": 2, "student_rows": 64, "distill": True, "accuracy": 0.9,
-                  "path": str(tmp_path / "paper80_kd_seed0"), "compress_s": 5.0}  # fmt: skip
-    (tmp_path / "runs.jsonl").write_text(json.dumps(old_record) + "\n")
+    before_recipes = {"key": "paper80_kd", "seed": 0, "steps": 2, "student_rows": 64, "distill": True,
+                      "accuracy": 0.9, "path": str(tmp_path / "paper80_kd_seed0"), "compress_s": 5.0}  # fmt: skip
+    assert run_suite.run_identity(before_recipes)[4:] == (run_suite.canonical(run_suite.FIRST_KD), None, "random")
+    (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
         "work": str(tmp_path),
         "seeds": [0],
@@ -297,21 +298,32 @@ def test_a_finished_student_is_reused_only_when_it_was_distilled_with_the_same_s
     }
     plan = TrainingPlan("teacher", [], None, steps=2, work=str(tmp_path))
     (variant,) = select(["paper80_kd"])
-    first_kd = dataclasses.replace(variant, distillation=dict(run_suite.FIRST_KD))
-    (reused,) = run_suite.run_variants([first_kd], settings, plan, teacher=None)
-    assert reused["reused"] and reused["accuracy"] == 0.9 and trained == []  # recorded before runs named their KD
-    other = dataclasses.replace(variant, distillation={**run_suite.FIRST_KD, "hidden_loss_weight": 10.0})
-    (retrained,) = run_suite.run_variants([other], settings, plan, teacher=None)
-    assert "reused" not in retrained and trained == [("paper80_kd", other.distillation)]
+
+    def run(variant, plan):
+        (result,) = run_suite.run_variants([variant], settings, plan, teacher=None)
+        return result
+
+    first = run(variant, plan)  # its learning rate was not recorded: retrained, never guessed
+    assert "reused" not in first and len(trained) == 1
     ledger = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
-    assert ledger[-1]["distillation"] == other.distillation
-    (again,) = run_suite.run_variants([other], settings, plan, teacher=None)
-    assert again["reused"] and len(trained) == 1
+    assert ledger[-1]["distillation"] == variant.distillation and ledger[-1]["sampling"] == "random"
+    assert ledger[-1]["learning_rate"] == variant.learning_rate
+    assert run(variant, plan)["reused"] and len(trained) == 1
+    other_kd = dataclasses.replace(variant, distillation={**variant.distillation, "hidden_loss_weight": 0.5})
+    other_lr = dataclasses.replace(variant, learning_rate=variant.learning_rate / 3)
+    grouped = dataclasses.replace(plan, sampling="group_by_length")
+    for changed, changed_plan in ((other_kd, plan), (other_lr, plan), (variant, grouped)):
+        assert "reused" not in run(changed, changed_plan)
+    assert trained[1:] == [
+        ("paper80_kd", other_kd.distillation, variant.learning_rate, "random"),
+        ("paper80_kd", variant.distillation, other_lr.learning_rate, "random"),
+        ("paper80_kd", variant.distillation, variant.learning_rate, "group_by_length"),
+    ]
 
 
 def test_the_setup_line_describes_the_distillation_loss_the_students_use():
     from benchmarks.run_suite import describe_kd, setup_text
-    from benchmarks.suite.variants import KD
+    from benchmarks.suite.variants import KD, LONG_KD
 
     assert describe_kd({"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}) == (
         "KL of T=2 softened logits (alpha 0.5) + hidden-state MSE (weight 1)"
@@ -319,4 +331,6 @@ def test_the_setup_line_describes_the_distillation_loss_the_students_use():
     assert describe_kd({"temperature": 1.0, "alpha": 1.0, "attention_loss_weight": 0.5}) == (
         "KL of T=1 softened logits (alpha 1) + attention-map KL (weight 0.5)"
     )
-    assert describe_kd(KD) in setup_text({"train_rows": 10, "teacher_lr": 1e-4, "steps": 3})
+    text = setup_text({"train_rows": 10, "teacher_lr": 1e-4, "steps": 3}, select(["paper80_kd", "paper80xlong_kd"]))
+    assert f"KD = {describe_kd(KD)} against the frozen teacher, peak lr 0.0003 (paper80_kd)" in text
+    assert f"KD = {describe_kd(LONG_KD)} against the frozen teacher, peak lr 0.0001 (paper80xlong_kd)" in text

@@ -1,0 +1,164 @@
+"""
+Which distillation loss pays within the suite's short budget? A sweep of `DistillationConfig` settings (and the
+labels-only baseline) on one suite variant, scored on a dev slice of SST-2's *training* rows, never on validation.
+
+The suite's teacher was fine-tuned on all 67,349 training rows, so no training row is unseen by it: the dev slice is
+the last `--dev-rows` rows of the suite's shuffled order, which the students here never train on. Accuracy on it is
+inflated for every student alike (they all start from the teacher); it ranks the settings, it is not a result.
+
+Writes `benchmarks/results/kd_sweep/<variant>_<steps>steps.json` and prints a table (mean +/- std over seeds, and
+the share of the gap to the teacher that each setting recovers over labels only at the same learning rate).
+
+Usage: python benchmarks/kd_sweep_sst2.py [--variant paper80_kd] [--steps 100] [--seeds 0 1] [--settings ...]
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import statistics
+import sys
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from torch.utils.data import Subset  # noqa: E402
+
+from benchmarks.pruning_sst2 import accuracy  # noqa: E402
+from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir  # noqa: E402
+from benchmarks.run_suite import FULL  # noqa: E402
+from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
+from benchmarks.suite.measure import load_saved  # noqa: E402
+from benchmarks.suite.variants import KD, select  # noqa: E402
+
+
+# name -> (DistillationConfig kwargs or None for labels only, peak learning rate)
+SETTINGS = {
+    "labels": (None, 1e-4),
+    "kd_suite": (dict(KD), 1e-4),
+    "kd_hidden10": ({**KD, "hidden_loss_weight": 10.0}, 1e-4),
+    "kd_hidden30": ({**KD, "hidden_loss_weight": 30.0}, 1e-4),
+    "kd_soft_only_hidden10": ({**KD, "alpha": 1.0, "hidden_loss_weight": 10.0}, 1e-4),
+    "kd_hidden10_attention1": ({**KD, "hidden_loss_weight": 10.0, "attention_loss_weight": 1.0}, 1e-4),
+    "labels_lr3e-4": (None, 3e-4),
+    "kd_hidden10_lr3e-4": ({**KD, "hidden_loss_weight": 10.0}, 3e-4),
+    "kd_hidden30_lr3e-4": ({**KD, "hidden_loss_weight": 30.0}, 3e-4),
+    "kd_hidden100_lr3e-4": ({**KD, "hidden_loss_weight": 100.0}, 3e-4),
+    "labels_lr1e-3": (None, 1e-3),
+    "kd_hidden30_lr1e-3": ({**KD, "hidden_loss_weight": 30.0}, 1e-3),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variant", default="paper80_kd", help="A distilled suite variant key (its recipe).")
+    parser.add_argument("--steps", type=int, default=100, help="Optimizer steps (batch 32) per student.")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--dev-rows", type=int, default=2000)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help=f"Any of {list(SETTINGS)}.")
+    parser.add_argument("--sampling", default="random", choices=["random", "group_by_length"],
+                        help="The students' train_sampling_strategy (group_by_length: less padding per step).")  # fmt: skip
+    parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
+    args = parser.parse_args()
+    unknown = [name for name in args.settings if name not in SETTINGS]
+    if unknown:
+        parser.error(f"--settings: unknown {unknown}; allowed values: {list(SETTINGS)}.")
+    return args
+
+
+def variant_with(base, distillation: dict | None, learning_rate: float):
+    """The suite variant's recipe, distilled with `distillation` (labels only when `None`) at `learning_rate`."""
+    if distillation is None:
+        return dataclasses.replace(base, key=base.key.replace("_kd", "_labels"), distill=False,
+                                   learning_rate=learning_rate)  # fmt: skip
+    return dataclasses.replace(base, distillation=distillation, learning_rate=learning_rate)
+
+
+def summarize(results: dict[str, list[float]], teacher_accuracy: float) -> list[dict]:
+    """
+    Mean/std per setting and the share of the gap to the teacher that it recovers over the labels-only run at the same
+    learning rate (`None` when the sweep has no such run).
+    """
+    labels = {
+        SETTINGS[name][1]: statistics.mean(scores) for name, scores in results.items() if SETTINGS[name][0] is None
+    }
+    rows = []
+    for name, scores in results.items():
+        mean = statistics.mean(scores)
+        baseline = labels.get(SETTINGS[name][1])
+        gap = None if baseline is None else teacher_accuracy - baseline
+        rows.append({
+            "setting": name,
+            "dev_accuracy_mean": mean,
+            "dev_accuracy_std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "seeds": scores,
+            "recovered_share": None if not gap or gap <= 0 else (mean - baseline) / gap,
+        })  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    args = parse_args()
+    base = select([args.variant])[0]
+    if not base.distill:
+        raise ValueError(f"--variant: {args.variant!r} is not distilled; pass a key ending in '_kd'.")
+    settings = {**FULL, "teacher_lr": 1e-4}
+    pretrained = prepare_sst2(args.data_dir, settings, train_threads=2)
+    rows = settings["splits"]["teacher"]
+    dev = Subset(rows, range(len(rows) - args.dev_rows, len(rows)))
+    settings["work"] = os.path.join(CACHE, "kd_sweep")
+    os.makedirs(settings["work"], exist_ok=True)
+    teacher_path = teacher_dir(pretrained, settings)
+    teacher_accuracy = accuracy(load_saved(teacher_path), dev, settings["collator"])
+    train = Subset(rows, range(len(rows) - args.dev_rows))
+    plan = TrainingPlan(
+        teacher_path, train, settings["collator"], args.steps, settings["work"], sampling=args.sampling
+    )
+    results, seconds_by_setting = {}, {}
+    for name in args.settings:
+        distillation, learning_rate = SETTINGS[name]
+        variant = variant_with(base, distillation, learning_rate)
+        for seed in args.seeds:
+            path, seconds = compress(variant, seed, plan)
+            score = accuracy(load_saved(path), dev, settings["collator"])
+            results.setdefault(name, []).append(score)
+            print(
+                json.dumps({"setting": name, "seed": seed, "dev_accuracy": score, "compress_s": seconds}), flush=True
+            )
+            seconds_by_setting.setdefault(name, []).append(seconds)
+    table = summarize(results, teacher_accuracy)
+    print(f"\nteacher dev accuracy {teacher_accuracy:.4f} ({args.dev_rows} training rows it was fine-tuned on)")
+    print(f"{'setting':<28} {'dev acc %':>16} {'recovers':>9}")
+    for row in table:
+        share = "-" if row["recovered_share"] is None else f"{row['recovered_share']:.0%}"
+        print(
+            f"{row['setting']:<28} {100 * row['dev_accuracy_mean']:>8.2f} +/- {100 * row['dev_accuracy_std']:.2f} {share:>9}"
+        )
+    output = os.path.join(
+        REPO, "benchmarks", "results", "kd_sweep", f"{args.variant}_{args.steps}steps_{args.sampling}.json"
+    )
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    payload = {
+        "command": "python benchmarks/kd_sweep_sst2.py " + " ".join(sys.argv[1:]),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "environment": environment(),
+        "variant": args.variant,
+        "steps": args.steps,
+        "dev_rows": args.dev_rows,
+        "sampling": args.sampling,
+        "teacher_dev_accuracy": teacher_accuracy,
+        "settings": {
+            name: {"distillation": SETTINGS[name][0], "learning_rate": SETTINGS[name][1]} for name in results
+        },
+        "rows": table,
+        "compress_s": seconds_by_setting,
+    }
+    with open(output, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
