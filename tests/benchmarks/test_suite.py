@@ -1,5 +1,7 @@
 """The benchmark suite's pieces: every variant family builds a valid compressed model; the report does its sums."""
 
+import dataclasses
+
 import pytest
 import torch
 from transformers import default_data_collator
@@ -159,6 +161,41 @@ def test_targets_pass_and_fail_on_the_stated_thresholds():
     assert more["paper80_kd: >= 6x faster than the fp32 PyTorch teacher, b1"] is False
     slow = check_targets(rows, TEACHER, total_s=20 * 60, quick=True)
     assert not next(t for t in slow if "--quick" in t["target"])["passed"]
+
+
+def test_distillation_is_checked_against_the_stronger_labels_only_run():
+    runs = [run("paper80_kd", 0, 0.825), run("paper80_nokd", 0, 0.75, distill=False)]
+    weak_baseline_only = check_targets(aggregate(runs, TEACHER, {}), TEACHER, total_s=600, quick=True)
+    assert next(t for t in weak_baseline_only if "gap: paper80" in t["target"])["passed"]  # gap 10 pt, KD recovers 7.5
+    runs.append(run("paper80_nokd_lr1e-4", 0, 0.81, distill=False))
+    (check,) = [
+        t for t in check_targets(aggregate(runs, TEACHER, {}), TEACHER, 600, True) if "gap: paper80" in t["target"]
+    ]
+    assert not check["passed"]  # against the 0.81 run: gap 4 pt, KD recovers 1.5
+    assert "paper80_nokd_lr1e-4" in check["measured"] and "+1.50 pt" in check["measured"]
+
+
+def test_the_100_step_pairs_get_a_labels_only_twin_at_the_older_learning_rate():
+    variants = {v.key: v for v in select(None)}
+    for stem in ("paper50", "paper80", "paper90", "unstructured90", "nm24"):
+        twin, nokd = variants[f"{stem}_nokd_lr1e-4"], variants[f"{stem}_nokd"]
+        assert (
+            not twin.distill
+            and twin.learning_rate == 1e-4 < nokd.learning_rate == variants[f"{stem}_kd"].learning_rate
+        )
+        assert twin.pruning == nokd.pruning and twin.quantization == nokd.quantization
+    assert variants["torch_prune90"].learning_rate == 1e-4 and "int4_nokd_lr1e-4" not in variants
+
+
+def test_the_torch_prune_baseline_batches_like_the_students(plan, monkeypatch):
+    import benchmarks.suite.baseline_torch_prune as baseline
+
+    seen = []
+    real = baseline.training_args
+    monkeypatch.setattr(baseline, "training_args", lambda *args: seen.append(args[-1]) or real(*args))
+    (variant,) = select(["torch_prune90"])
+    compress_torch_prune(variant, 0, dataclasses.replace(plan, sampling="group_by_length"))
+    assert seen == ["group_by_length"]
 
 
 def report_payload(rows: list[dict], **overrides) -> dict:
