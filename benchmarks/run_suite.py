@@ -45,7 +45,7 @@ from hf_compress import DistillationConfig, compression_report, export_onnx  # n
 
 
 # students batch rows of similar length ("group_by_length"): SST-2's random batches of 32 are ~2/3 padding, and
-# grouping trains the same steps 2.3-2.6x faster (benchmarks/results/kd_sweep/)
+# grouping trains the same steps 2.3-2.7x faster (benchmarks/results/kd_sweep/, NOTES.md)
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
         "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "sampling": "group_by_length"}  # fmt: skip
 QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4,
