@@ -371,3 +371,23 @@ def test_the_setup_line_describes_the_distillation_loss_the_students_use():
     text = setup_text({"train_rows": 10, "teacher_lr": 1e-4, "steps": 3}, select(["paper80_kd", "paper80xlong_kd"]))
     assert f"KD = {describe_kd(KD)} against the frozen teacher, peak lr 0.0003 (paper80_kd)" in text
     assert f"KD = {describe_kd(LONG_KD)} against the frozen teacher, peak lr 0.0001 (paper80xlong_kd)" in text
+
+
+def test_the_kd_sweep_scores_each_setting_against_labels_only_at_its_own_learning_rate():
+    from benchmarks.kd_sweep_sst2 import SETTINGS, summarize, variant_with
+
+    results = {"labels": [0.80, 0.82], "kd_suite": [0.86, 0.86], "labels_lr3e-4": [0.84], "kd_hidden10_lr3e-4": [0.87],
+               "kd_hidden30": [0.85]}  # fmt: skip
+    rows = {row["setting"]: row for row in summarize(results, teacher_accuracy=0.91)}
+    assert rows["kd_suite"]["recovered_share"] == pytest.approx(0.05 / 0.10)  # vs labels at lr 1e-4 (0.81)
+    assert rows["kd_hidden10_lr3e-4"]["recovered_share"] == pytest.approx(0.03 / 0.07)  # vs labels at 3e-4 (0.84)
+    assert rows["labels"]["dev_accuracy_std"] > 0 and rows["labels_lr3e-4"]["dev_accuracy_std"] == 0.0
+    without_labels = summarize({"kd_hidden30_lr3e-4": [0.9]}, teacher_accuracy=0.91)
+    assert without_labels[0]["recovered_share"] is None
+
+    (base,) = select(["paper80_kd"])
+    labels = variant_with(base, *SETTINGS["labels_lr3e-4"])
+    assert not labels.distill and labels.key == "paper80_labels" and labels.learning_rate == 3e-4
+    distilled = variant_with(base, *SETTINGS["kd_hidden100_lr3e-4"])
+    assert distilled.distill and distilled.distillation["hidden_loss_weight"] == 100.0
+    assert distilled.pruning == base.pruning and distilled.key == base.key
