@@ -8,6 +8,7 @@ Importing the package registers the "hf_compress" quantization method with trans
 from .analysis import CompressionReport, compression_report, count_flops
 from .config import CompressionConfig
 from .distillation.config import DistillationConfig
+from .distillation.refit import refit_to_teacher_
 from .distillation.teacher_cache import precompute_teacher_logits
 from .distillation.trainer import DistillationTrainer
 from .export import check_onnx_export, export_onnx
@@ -42,6 +43,7 @@ __all__ = [
     "prepare_qat",
     "push_compressed",
     "quantize_",
+    "refit_to_teacher_",
     "register_pruning_method",
     "run_recipe",
     "save_compressed",
