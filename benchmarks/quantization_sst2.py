@@ -507,6 +507,14 @@ def measure_rows(teacher_path: str, variants: dict, onnx_paths: dict, settings: 
     return rows, latencies
 
 
+def write_json(path: str, payload: dict) -> None:
+    """Write a results file (creating its directory) and say where it went."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+    print(f"wrote {path}")
+
+
 def environment(latency_threads=(THREADS, 1)) -> dict:
     """Library versions and the CPU the numbers were measured on."""
     import onnxruntime
