@@ -6,7 +6,7 @@ The suite's teacher was fine-tuned on all 67,349 training rows, so no training r
 the last `--dev-rows` rows of the suite's shuffled order, which the students here never train on. Accuracy on it is
 inflated for every student alike (they all start from the teacher); it ranks the settings, it is not a result.
 
-Writes `benchmarks/results/kd_sweep/<variant>_<steps>steps.json` and prints a table (mean +/- std over seeds, and
+Writes `benchmarks/results/kd_sweep/<variant>_<steps>steps_<sampling>[_<tag>].json` and prints a table (mean +/- std over seeds, and
 the share of the gap to the teacher that each setting recovers over labels only at the same learning rate).
 
 Usage: python benchmarks/kd_sweep_sst2.py [--variant paper80_kd] [--steps 100] [--seeds 0 1] [--settings ...]
@@ -27,16 +27,17 @@ sys.path.insert(0, REPO)
 from torch.utils.data import Subset  # noqa: E402
 
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
-from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir  # noqa: E402
+from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir, write_json  # noqa: E402
 from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402
-from benchmarks.suite.variants import KD, select  # noqa: E402
+from benchmarks.suite.variants import KD, LONG_KD, select  # noqa: E402
 
 
 # name -> (DistillationConfig kwargs or None for labels only, peak learning rate)
 SETTINGS = {
     "labels": (None, 1e-4),
+    "kd_long": (dict(LONG_KD), 1e-4),
     "kd_suite": (dict(KD), 1e-4),
     "kd_hidden10": ({**KD, "hidden_loss_weight": 10.0}, 1e-4),
     "kd_hidden30": ({**KD, "hidden_loss_weight": 30.0}, 1e-4),
@@ -48,18 +49,31 @@ SETTINGS = {
     "kd_hidden100_lr3e-4": ({**KD, "hidden_loss_weight": 100.0}, 3e-4),
     "labels_lr1e-3": (None, 1e-3),
     "kd_hidden30_lr1e-3": ({**KD, "hidden_loss_weight": 30.0}, 1e-3),
+    "kd_hidden30_logit_mse_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "logit_loss": "mse"}, 3e-4),
+    "kd_hidden30_alpha0.9_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "alpha": 0.9}, 3e-4),
+    "kd_hidden30_T1_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 1.0}, 3e-4),
+    "kd_hidden30_attention1_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "attention_loss_weight": 1.0}, 3e-4),
 }
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", default="paper80_kd", help="A distilled suite variant key (its recipe).")
-    parser.add_argument("--steps", type=int, default=100, help="Optimizer steps (batch 32) per student.")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=100,
+        help="The suite's base steps (batch 32); a long recipe trains its steps_factor times this.",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--dev-rows", type=int, default=2000)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help=f"Any of {list(SETTINGS)}.")
     parser.add_argument("--sampling", default="random", choices=["random", "group_by_length"],
                         help="The students' train_sampling_strategy (group_by_length: less padding per step).")  # fmt: skip
+    parser.add_argument("--refit-solve", choices=["weights", "scales"], default=None,
+                        help="Every setting (labels only too) first refits the pruned layers to the teacher's outputs.")  # fmt: skip
+    parser.add_argument("--refit-damping", type=float, default=0.1, help="refit_to_teacher_'s damping.")
+    parser.add_argument("--tag", default="", help="Appended to the JSON file name, so a new round keeps the old one.")
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
     args = parser.parse_args()
     unknown = [name for name in args.settings if name not in SETTINGS]
@@ -101,7 +115,8 @@ def summarize(results: dict[str, list[float]], teacher_accuracy: float) -> list[
 
 def main() -> None:
     args = parse_args()
-    base = select([args.variant])[0]
+    refit = None if args.refit_solve is None else {"solve": args.refit_solve, "damping": args.refit_damping}
+    base = dataclasses.replace(select([args.variant])[0], refit=refit)
     if not base.distill:
         raise ValueError(f"--variant: {args.variant!r} is not distilled; pass a key ending in '_kd'.")
     settings = {**FULL, "teacher_lr": 1e-4}
@@ -137,17 +152,21 @@ def main() -> None:
             f"{row['setting']:<28} {100 * row['dev_accuracy_mean']:>8.2f} +/- {100 * row['dev_accuracy_std']:.2f} {share:>9}"
         )
     output = os.path.join(
-        REPO, "benchmarks", "results", "kd_sweep", f"{args.variant}_{args.steps}steps_{args.sampling}.json"
+        REPO,
+        "benchmarks",
+        "results",
+        "kd_sweep",
+        f"{args.variant}_{base.steps(args.steps)}steps_{args.sampling}{'_' + args.tag if args.tag else ''}.json",
     )
-    os.makedirs(os.path.dirname(output), exist_ok=True)
     payload = {
         "command": "python benchmarks/kd_sweep_sst2.py " + " ".join(sys.argv[1:]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "environment": environment(),
         "variant": args.variant,
-        "steps": args.steps,
+        "steps": base.steps(args.steps),
         "dev_rows": args.dev_rows,
         "sampling": args.sampling,
+        "refit": refit,
         "teacher_dev_accuracy": teacher_accuracy,
         "settings": {
             name: {"distillation": SETTINGS[name][0], "learning_rate": SETTINGS[name][1]} for name in results
@@ -155,9 +174,7 @@ def main() -> None:
         "rows": table,
         "compress_s": seconds_by_setting,
     }
-    with open(output, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-    print(f"wrote {output}")
+    write_json(output, payload)
 
 
 if __name__ == "__main__":

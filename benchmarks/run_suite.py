@@ -124,12 +124,12 @@ def recorded_distillation(run: dict) -> str | None:
 
 def run_identity(run: dict) -> tuple:
     """
-    What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate and
-    batching. Runs recorded before the ledger held the last three used `FIRST_KD` and random batches; their learning
-    rate is unknown (`None`), so no current recipe reuses them.
+    What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
+    batching and the layer-wise refit after pruning. Runs recorded before the ledger held the last four used
+    `FIRST_KD`, random batches and no refit; their learning rate is unknown (`None`), so no current recipe reuses them.
     """
     return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
-            run.get("learning_rate"), run.get("sampling", "random"))  # fmt: skip
+            run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")))  # fmt: skip
 
 
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
@@ -147,7 +147,8 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
             distillation = variant.distillation if variant.distill else None
             recipe = {"key": variant.key, "seed": seed, "steps": variant.steps(plan.steps), "distill": variant.distill,
                       "student_rows": settings["train_rows"], "distillation": distillation,
-                      "learning_rate": variant.learning_rate, "sampling": plan.sampling}  # fmt: skip
+                      "learning_rate": variant.learning_rate, "sampling": plan.sampling,
+                      "refit": variant.refit}  # fmt: skip
             ident = run_identity(recipe)
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append({**done[ident], "reused": True})

@@ -19,6 +19,7 @@ from hf_compress import (
     QuantizationConfig,
     prune_,
     quantize_,
+    refit_to_teacher_,
     save_compressed,
 )
 from hf_compress.export.onnx import materialize_quantized
@@ -123,6 +124,10 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
             prune_depth_then_width(model, variant.drop_layers, variant.pruning, calibration)
         else:
             prune_(model, config, calibration_data=calibration)
+    if variant.refit is not None:
+        teacher = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
+        refit_to_teacher_(model, teacher, plan.calibration_data(), **variant.refit)
+        del teacher
     steps = variant.steps(plan.steps)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
     args = training_args(run_dir, steps, variant.learning_rate, seed, plan.sampling)

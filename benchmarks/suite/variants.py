@@ -46,6 +46,9 @@ class Variant:
         quantization (`dict`, *optional*): `QuantizationConfig` keyword arguments (QAT, converted at the end).
         order (`str`): one of `ORDERS`.
         learning_rate (`float`): peak learning rate of the student's training.
+        refit (`dict`, *optional*): after pruning `"before"` training, re-solve the layers that lost inputs to
+            reproduce the teacher's layer outputs (`refit_to_teacher_` keyword arguments; layer-wise distillation in
+            closed form), then train.
         shrinks (`bool`): whether the saved model is physically smaller (structured pruning that was shrunk).
         drop_layers (`float`): fraction of the transformer blocks removed first (`structure="layers"`, greedy on
             the calibration loss); `pruning`'s `target_flops_reduction` stays relative to the teacher.
@@ -64,6 +67,7 @@ class Variant:
     quantization: dict | None = field(default_factory=lambda: dict(INT8))
     order: str = "pqd"
     learning_rate: float = LEARNING_RATE
+    refit: dict | None = None
     shrinks: bool = False
     drop_layers: float = 0.0
     steps_factor: int = 1

@@ -51,6 +51,27 @@ def test_paper_variant_is_shrunk_and_int8(plan):
     assert encoder_weights(model) and all(m.spec.bits == 8 for m in encoder_weights(model).values())
 
 
+def test_a_refit_variant_repairs_the_pruned_layers_against_the_teacher_before_training(plan, monkeypatch):
+    import benchmarks.suite.compress as compress_module
+    from hf_compress import refit_to_teacher_
+
+    calls = []
+
+    def recording_refit(model, teacher, calibration, **kwargs):
+        names = refit_to_teacher_(model, teacher, calibration, **kwargs)
+        calls.append((names, kwargs, teacher.config.intermediate_size > model.config.intermediate_size))
+        return names
+
+    monkeypatch.setattr(compress_module, "refit_to_teacher_", recording_refit)
+    (variant,) = select(["paper80_kd"])
+    compress(dataclasses.replace(variant, refit={"solve": "scales", "damping": 0.5}), 0, plan)
+    ((names, kwargs, pruned_before_refit),) = calls
+    assert kwargs == {"solve": "scales", "damping": 0.5} and pruned_before_refit
+    assert names and all(name.endswith(("attention.output.dense", "output.dense")) for name in names)
+    compress(variant, 0, plan)  # the suite's variants do not refit
+    assert len(calls) == 1
+
+
 def test_depth_variant_drops_blocks_and_still_removes_80_percent_of_the_teacher_flops(plan):
     (variant,) = select(["depth80long_kd"])
     assert variant.steps(100) == 800
@@ -316,7 +337,7 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     trained = []
 
     def fake_compress(variant, seed, plan):
-        trained.append((variant.key, variant.distillation, variant.learning_rate, plan.sampling))
+        trained.append((variant.key, variant.distillation, variant.learning_rate, plan.sampling, variant.refit))
         return str(tmp_path / f"{variant.key}_seed{seed}"), 1.0
 
     monkeypatch.setattr(run_suite, "compress", fake_compress)
@@ -324,7 +345,12 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     (tmp_path / "paper80_kd_seed0").mkdir()
     before_recipes = {"key": "paper80_kd", "seed": 0, "steps": 2, "student_rows": 64, "distill": True,
                       "accuracy": 0.9, "path": str(tmp_path / "paper80_kd_seed0"), "compress_s": 5.0}  # fmt: skip
-    assert run_suite.run_identity(before_recipes)[4:] == (run_suite.canonical(run_suite.FIRST_KD), None, "random")
+    assert run_suite.run_identity(before_recipes)[4:] == (
+        run_suite.canonical(run_suite.FIRST_KD),
+        None,
+        "random",
+        None,
+    )
     (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
         "work": str(tmp_path),
@@ -349,13 +375,16 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     other_kd = dataclasses.replace(variant, distillation={**variant.distillation, "hidden_loss_weight": 0.5})
     other_lr = dataclasses.replace(variant, learning_rate=variant.learning_rate / 3)
     grouped = dataclasses.replace(plan, sampling="group_by_length")
-    for changed, changed_plan in ((other_kd, plan), (other_lr, plan), (variant, grouped)):
+    refit = dataclasses.replace(variant, refit={"solve": "scales", "damping": 0.1})
+    for changed, changed_plan in ((other_kd, plan), (other_lr, plan), (variant, grouped), (refit, plan)):
         assert "reused" not in run(changed, changed_plan)
     assert trained[1:] == [
-        ("paper80_kd", other_kd.distillation, variant.learning_rate, "random"),
-        ("paper80_kd", variant.distillation, other_lr.learning_rate, "random"),
-        ("paper80_kd", variant.distillation, variant.learning_rate, "group_by_length"),
+        ("paper80_kd", other_kd.distillation, variant.learning_rate, "random", None),
+        ("paper80_kd", variant.distillation, other_lr.learning_rate, "random", None),
+        ("paper80_kd", variant.distillation, variant.learning_rate, "group_by_length", None),
+        ("paper80_kd", variant.distillation, variant.learning_rate, "random", refit.refit),
     ]
+    assert run(refit, plan)["reused"] and len(trained) == 5
 
 
 def test_the_setup_line_describes_the_distillation_loss_the_students_use():
