@@ -146,3 +146,31 @@ def test_bad_arguments_are_refused_before_any_weight_changes(kwargs, message):
     with pytest.raises(ValueError, match=message):
         refit_to_teacher_(student, teacher, **arguments)
     assert all(torch.equal(value, state[key]) for key, value in student.state_dict().items())
+
+
+def test_the_prune_without_training_example_saves_a_smaller_int8_model_that_reloads(tmp_path, monkeypatch):
+    import importlib
+    import os
+
+    from transformers import ViTConfig, ViTForImageClassification
+
+    from hf_compress import compression_report, load_compressed
+
+    examples = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+    monkeypatch.syspath_prepend(examples)
+    example = importlib.import_module("prune_without_training")
+    torch.manual_seed(0)
+    config = ViTConfig(image_size=8, patch_size=2, num_channels=1, hidden_size=32, num_hidden_layers=2,
+                       num_attention_heads=4, intermediate_size=64, num_labels=10)  # fmt: skip
+    ViTForImageClassification(config).save_pretrained(tmp_path / "teacher")
+    scores = example.main(["--model", str(tmp_path / "teacher"), "--output-dir", str(tmp_path / "out"),
+                           "--calibration-rows", "128"])  # fmt: skip
+    assert set(scores) == {"teacher", "pruned", "refit", "refit_int8"}
+    assert all(0.0 <= value <= 1.0 for value in scores.values())
+    saved = load_compressed(str(tmp_path / "out"))
+    teacher = ViTForImageClassification.from_pretrained(tmp_path / "teacher")
+    assert (
+        compression_report(saved, measure_bytes=False).params < compression_report(teacher, measure_bytes=False).params
+    )
+    int8 = [m for m in saved.modules() if hasattr(m, "dequantized_weight")]
+    assert int8 and all(m.spec.bits == 8 for m in int8)
