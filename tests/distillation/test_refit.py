@@ -174,3 +174,24 @@ def test_the_prune_without_training_example_saves_a_smaller_int8_model_that_relo
     )
     int8 = [m for m in saved.modules() if hasattr(m, "dequantized_weight")]
     assert int8 and all(m.spec.bits == 8 for m in int8)
+
+
+def test_a_pruned_llama_is_refit_on_its_output_and_down_projections():
+    from tests.pruning.tiny_models import tiny_llama
+
+    teacher = tiny_llama(seed=0).eval()
+    student = copy.deepcopy(teacher)
+    prune_(student, {"structure": "heads+neurons", "target_flops_reduction": 0.5, "sequence_length": 8})
+    batches = [{k: v for k, v in b.items() if k != "labels"} for b in calibration_batches()]
+
+    def logits_error(model, rows):
+        with torch.no_grad():
+            return sum(
+                (model(**b).logits - teacher(**b).logits)[b["attention_mask"].bool()].pow(2).sum().item() for b in rows
+            )
+
+    held_out = [{k: v for k, v in b.items() if k != "labels"} for b in calibration_batches(seed=1)]
+    before = logits_error(student, held_out)
+    names = refit_to_teacher_(student, teacher, batches)
+    assert names and all(name.endswith(("self_attn.o_proj", "mlp.down_proj")) for name in names)
+    assert logits_error(student, held_out) < before
