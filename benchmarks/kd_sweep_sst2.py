@@ -6,8 +6,9 @@ The suite's teacher was fine-tuned on all 67,349 training rows, so no training r
 the last `--dev-rows` rows of the suite's shuffled order, which the students here never train on. Accuracy on it is
 inflated for every student alike (they all start from the teacher); it ranks the settings, it is not a result.
 
-Writes `benchmarks/results/kd_sweep/<variant>_<steps>steps_<sampling>[_<tag>].json` and prints a table (mean +/- std over seeds, and
-the share of the gap to the teacher that each setting recovers over labels only at the same learning rate).
+Writes `benchmarks/results/kd_sweep/<variant>_<steps>steps_<sampling>[_<tag>].json` and prints a table (mean +/-
+std over seeds, and the share of the gap to the teacher that each setting recovers over labels only at the same
+learning rate). `--refit-solve` first refits every setting's pruned layers to the teacher (`refit_to_teacher_`).
 
 Usage: python benchmarks/kd_sweep_sst2.py [--variant paper80_kd] [--steps 100] [--seeds 0 1] [--settings ...]
 """

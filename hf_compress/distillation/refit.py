@@ -1,5 +1,5 @@
 """
-`refit_to_teacher_`: layer-wise distillation in closed form, the repair step between structured pruning and training.
+`refit_to_teacher_`: layer-wise distillation in closed form, to repair a structurally pruned model without training.
 
 Removing attention heads or FFN neurons leaves the layer that *reads* them (the attention output projection, the FFN
 down projection) summing fewer inputs than it was trained for, and the error compounds through the stack. Because
@@ -106,8 +106,11 @@ def refit_to_teacher_(
     Re-solve, in place, every linear layer of a structurally pruned `student` that lost inputs, so that on
     `calibration_data` its output matches the same layer of the unpruned `teacher` (ridge least squares).
 
-    Call it after `prune_(..., shrink=True)` and before training: `prune_` -> `refit_to_teacher_` -> `quantize_` /
-    fine-tune with `DistillationTrainer`. Weight and bias of each layer are solved jointly:
+    Use it when the pruned model will not be trained further: `prune_(..., shrink=True)` -> `refit_to_teacher_` ->
+    `quantize_(mode="ptq")` -> `save_compressed`. On SST-2 (MiniLM, `benchmarks/refit_sst2.py`) it recovered 3-7 points
+    right after pruning; as the starting point of a short fine-tuning it did worse than the plain pruned model
+    (`benchmarks/suite/NOTES.md`), so do not combine the two without measuring. Weight and bias of each layer are
+    solved jointly:
     `argmin_W sum_tokens ||W [x_s; 1] - y_t||^2 + lam ||W - W_0||^2`, where `x_s` is the layer's input in the student,
     `y_t` the same layer's output in the teacher, `W_0` the current (pruned) weights and
     `lam = damping * mean(diag(X^T X))`. Padding tokens (`attention_mask == 0`) are left out.
@@ -128,7 +131,8 @@ def refit_to_teacher_(
         `list[str]`: the names of the refit layers, in order (empty when nothing was pruned structurally).
 
     Raises:
-        ValueError: `damping` is negative, or `calibration_data` is empty or not re-iterable.
+        ValueError: `damping` is negative, `solve` is not `"weights"` or `"scales"`, or `calibration_data` is empty
+            or not re-iterable.
     """
     if not isinstance(damping, (int, float)) or isinstance(damping, bool) or damping < 0:
         raise ValueError(f"refit_to_teacher_: damping must be a number >= 0, got {damping!r}.")
