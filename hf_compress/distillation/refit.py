@@ -158,6 +158,10 @@ def _normal_equations(student, teacher, student_linear, teacher_linear, calibrat
     """
     `X^T X` and `X^T Y` over the attended calibration tokens, `X` = the student layer's input with a constant 1
     appended (the bias), `Y` = the teacher layer's output; float64.
+
+    The teacher runs again (up to this layer) for every refit layer although its outputs never change: keeping all
+    layers' outputs for all calibration tokens instead would cost tokens x width x layers of memory, which for a
+    large model outgrows the forward passes it saves. Both passes stop at the captured layer.
     """
     weight = student_linear.weight
     inputs = student_linear.in_features + 1
