@@ -25,6 +25,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+import torch  # noqa: E402
 from torch.utils.data import Subset  # noqa: E402
 
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
@@ -54,7 +55,31 @@ SETTINGS = {
     "kd_hidden30_alpha0.9_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "alpha": 0.9}, 3e-4),
     "kd_hidden30_T1_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 1.0}, 3e-4),
     "kd_hidden30_attention1_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "attention_loss_weight": 1.0}, 3e-4),
+    "kd_hidden30_T4_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 4.0}, 3e-4),
+    "kd_hidden30_T8_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 8.0}, 3e-4),
 }
+
+
+class MaskingCollator:
+    """
+    Pads like `collator`, then replaces each real, non-special token with the mask token with probability
+    `probability` (torch's global generator, which the Trainer seeds). The teacher sees the same masked rows, so on
+    text it was not fine-tuned on verbatim its soft labels carry more than the gold label; the labels-only runs see
+    the same masked rows with their gold labels.
+    """
+
+    def __init__(self, collator, probability: float):
+        self.collator, self.probability = collator, probability
+        tokenizer = collator.tokenizer
+        self.mask_id, self.special_ids = tokenizer.mask_token_id, torch.tensor(tokenizer.all_special_ids)
+
+    def __call__(self, features):
+        batch = self.collator(features)
+        ids = batch["input_ids"]
+        maskable = batch["attention_mask"].bool() & ~torch.isin(ids, self.special_ids)
+        chosen = maskable & (torch.rand(ids.shape) < self.probability)
+        batch["input_ids"] = ids.masked_fill(chosen, self.mask_id)
+        return batch
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,11 +94,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--dev-rows", type=int, default=2000)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help=f"Any of {list(SETTINGS)}.")
-    parser.add_argument("--sampling", default="random", choices=["random", "group_by_length"],
-                        help="The students' train_sampling_strategy (group_by_length: less padding per step).")  # fmt: skip
+    parser.add_argument("--sampling", default="random", choices=["random", "group_by_length", "length_buckets"],
+                        help="The students' batches (TrainingPlan's sampling: the last two pad less per step).")  # fmt: skip
     parser.add_argument("--refit-solve", choices=["weights", "scales"], default=None,
                         help="Every setting (labels only too) first refits the pruned layers to the teacher's outputs.")  # fmt: skip
     parser.add_argument("--refit-damping", type=float, default=0.1, help="refit_to_teacher_'s damping.")
+    parser.add_argument("--mask-probability", type=float, default=0.0,
+                        help="Training rows (all settings) get this share of their tokens masked (MaskingCollator).")  # fmt: skip
     parser.add_argument("--tag", default="", help="Appended to the JSON file name, so a new round keeps the old one.")
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
     args = parser.parse_args()
@@ -129,9 +156,10 @@ def main() -> None:
     teacher_path = teacher_dir(pretrained, settings)
     teacher_accuracy = accuracy(load_saved(teacher_path), dev, settings["collator"])
     train = Subset(rows, range(len(rows) - args.dev_rows))
-    plan = TrainingPlan(
-        teacher_path, train, settings["collator"], args.steps, settings["work"], sampling=args.sampling
-    )
+    collator = settings["collator"]
+    if args.mask_probability:
+        collator = MaskingCollator(collator, args.mask_probability)
+    plan = TrainingPlan(teacher_path, train, collator, args.steps, settings["work"], sampling=args.sampling)
     results, seconds_by_setting = {}, {}
     for name in args.settings:
         distillation, learning_rate = SETTINGS[name]
@@ -168,6 +196,7 @@ def main() -> None:
         "dev_rows": args.dev_rows,
         "sampling": args.sampling,
         "refit": refit,
+        "mask_probability": args.mask_probability,
         "teacher_dev_accuracy": teacher_accuracy,
         "settings": {
             name: {"distillation": SETTINGS[name][0], "learning_rate": SETTINGS[name][1]} for name in results
