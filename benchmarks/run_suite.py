@@ -65,6 +65,8 @@ def parse_args() -> argparse.Namespace:
         "--train-rows", type=int, default=None,
         help="SST-2 training rows of the teacher (and students); not the default: its own cache and results dirs.",
     )  # fmt: skip
+    parser.add_argument("--sampling", default=None, choices=["random", "group_by_length", "length_buckets"],
+                        help="How students batch their rows (TrainingPlan; default group_by_length).")  # fmt: skip
     parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
     parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")
     parser.add_argument("--markdown", default=None, help="Markdown path (default BENCHMARKS.md; --quick: results).")
@@ -74,7 +76,7 @@ def parse_args() -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> dict:
     settings = dict(QUICK if args.quick else FULL)
-    for key in ("seeds", "steps", "train_rows"):
+    for key in ("seeds", "steps", "train_rows", "sampling"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     settings["teacher_lr"] = args.teacher_lr

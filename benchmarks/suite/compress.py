@@ -41,8 +41,10 @@ class TrainingPlan:
         work (`str`): directory for run outputs.
         calibration_batches (`int`, defaults to 16): labelled batches (of 32 training rows) that rank units before
             one-shot pruning with a gradient-based method.
-        sampling (`str`, defaults to `"random"`): the Trainer's `train_sampling_strategy`; `"group_by_length"` batches
-            rows of similar length (SST-2 random batches are ~2/3 padding), the same optimizer steps for less compute.
+        sampling (`str`, defaults to `"random"`): `"random"` or `"group_by_length"` (the Trainer's
+            `train_sampling_strategy`: rows of similar length per batch, as SST-2 random batches are ~2/3 padding, but
+            each run of 50 batches goes from the longest rows to the shortest, so a 100-step run ends on 1-3 token
+            phrases), or `"length_buckets"`: batches as uniform in length, in random order (`length_bucketed_order`).
     """
 
     teacher_path: str
@@ -53,9 +55,41 @@ class TrainingPlan:
     calibration_batches: int = 16
     sampling: str = "random"
 
+    def train_rows(self, seed: int):
+        """The rows one run trains on, in the order it reads them under `trainer_sampling`."""
+        if self.sampling != "length_buckets":
+            return self.train_dataset
+        lengths = [len(row["input_ids"]) for row in self.train_dataset]
+        return Subset(self.train_dataset, length_bucketed_order(lengths, BATCH_SIZE, seed))
+
+    @property
+    def trainer_sampling(self) -> str:
+        """The Trainer's `train_sampling_strategy` for this plan (`train_rows` already ordered length buckets)."""
+        return "sequential" if self.sampling == "length_buckets" else self.sampling
+
     def calibration_data(self) -> DataLoader:
         rows = Subset(self.train_dataset, range(min(len(self.train_dataset), 32 * self.calibration_batches)))
         return DataLoader(rows, batch_size=32, collate_fn=self.collator)
+
+
+BATCH_SIZE = 32
+
+
+def length_bucketed_order(lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50) -> list[int]:
+    """
+    Row indices for a sequential sampler: rows shuffled, cut into buckets of `bucket_batches` batches, sorted by
+    length within a bucket and cut into batches, and then the batches of all buckets shuffled. Every batch holds rows
+    of similar length (as with `group_by_length`) but the lengths no longer sweep from long to short within each
+    bucket. A bucket's last, incomplete batch is dropped (fewer than `batch_size` rows per bucket).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    shuffled = torch.randperm(len(lengths), generator=generator).tolist()
+    size = batch_size * bucket_batches
+    batches = []
+    for start in range(0, len(shuffled), size):
+        bucket = sorted(shuffled[start : start + size], key=lengths.__getitem__)
+        batches += [bucket[i : i + batch_size] for i in range(0, len(bucket) - batch_size + 1, batch_size)]
+    return [row for index in torch.randperm(len(batches), generator=generator).tolist() for row in batches[index]]
 
 
 def training_args(
@@ -65,7 +99,7 @@ def training_args(
     return TrainingArguments(
         output_dir=output_dir,
         max_steps=steps,
-        per_device_train_batch_size=32,
+        per_device_train_batch_size=BATCH_SIZE,
         learning_rate=learning_rate,
         warmup_steps=0.06,
         weight_decay=0.01,
@@ -130,11 +164,11 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
         del teacher
     steps = variant.steps(plan.steps)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
-    args = training_args(run_dir, steps, variant.learning_rate, seed, plan.sampling)
+    args = training_args(run_dir, steps, variant.learning_rate, seed, plan.trainer_sampling)
     common = {
         "model": model,
         "args": args,
-        "train_dataset": plan.train_dataset,
+        "train_dataset": plan.train_rows(seed),
         "data_collator": plan.collator,
         "callbacks": callbacks_for(variant, steps),
     }
