@@ -44,12 +44,14 @@ from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import DistillationConfig, compression_report, export_onnx  # noqa: E402
 
 
-# students batch rows of similar length ("group_by_length"): SST-2's random batches of 32 are ~2/3 padding, and
-# grouping trains the same steps 2.3-2.7x faster (benchmarks/results/kd_sweep/, NOTES.md)
+# students batch rows of similar length: SST-2's random batches of 32 are ~2/3 padding, and grouping trains the same
+# steps 2.3-2.7x faster; "length_buckets" puts those batches in random order, where the Trainer's "group_by_length"
+# goes from the longest rows to the shortest in every 50 batches and cost the 100-step students 0.3-3.6 pt
+# (benchmarks/results/side_length_buckets/, NOTES.md)
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
-        "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "sampling": "group_by_length"}  # fmt: skip
+        "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "sampling": "length_buckets"}  # fmt: skip
 QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4,
-         "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "sampling": "group_by_length"}  # fmt: skip
+         "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "sampling": "length_buckets"}  # fmt: skip
 THREADS = 2
 
 
@@ -66,7 +68,7 @@ def parse_args() -> argparse.Namespace:
         help="SST-2 training rows of the teacher (and students); not the default: its own cache and results dirs.",
     )  # fmt: skip
     parser.add_argument("--sampling", default=None, choices=["random", "group_by_length", "length_buckets"],
-                        help="How students batch their rows (TrainingPlan; default group_by_length).")  # fmt: skip
+                        help="How students batch their rows (TrainingPlan; default length_buckets).")  # fmt: skip
     parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
     parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")
     parser.add_argument("--markdown", default=None, help="Markdown path (default BENCHMARKS.md; --quick: results).")
@@ -342,12 +344,20 @@ def describe_recipes(variants) -> str:
     )
 
 
+SAMPLING_TEXT = {
+    "random": "batches drawn at random",
+    "group_by_length": "batches grouped by length (the Trainer's group_by_length: longest to shortest in each run "
+    "of 50 batches)",
+    "length_buckets": "batches of similar length in random order",
+}
+
+
 def setup_text(settings: dict, variants) -> str:
     return (
         f"teacher = the pretrained all-MiniLM-L6-v2 fine-tuned 1 epoch on {settings['train_rows']} SST-2 train rows "
         f"(lr {settings['teacher_lr']:g}); every student starts from it and trains {settings['steps']} steps of "
-        "batch 32 on the same rows (as in the paper: the user's one training set), batches grouped by length; "
-        f"{describe_recipes(variants)}; 'no KD' = the same run on the labels only. "
+        f"batch 32 on the same rows (as in the paper: the user's one training set), "
+        f"{SAMPLING_TEXT[settings['sampling']]}; {describe_recipes(variants)}; 'no KD' = the same run on the labels only. "
         "Structured variants are pruned one-shot (heads and neurons ranked by first-order Taylor importance, "
         "sum of (weight x gradient)^2 over 16 labelled batches) and physically shrunk before training (the paper's "
         "prune -> quantize -> distill); unstructured 90% is pruned gradually (cubic, target reached halfway) and "

@@ -434,7 +434,9 @@ def test_the_setup_line_describes_the_distillation_loss_the_students_use():
     assert describe_kd({"temperature": 1.0, "alpha": 1.0, "attention_loss_weight": 0.5}) == (
         "KL of T=1 softened logits (alpha 1) + attention-map KL (weight 0.5)"
     )
-    text = setup_text({"train_rows": 10, "teacher_lr": 1e-4, "steps": 3}, select(["paper80_kd", "paper80xlong_kd"]))
+    settings = {"train_rows": 10, "teacher_lr": 1e-4, "steps": 3, "sampling": "length_buckets"}
+    text = setup_text(settings, select(["paper80_kd", "paper80xlong_kd"]))
+    assert "batches of similar length in random order" in text and "grouped by length" not in text
     assert f"KD = {describe_kd(KD)} against the frozen teacher, peak lr 0.0003 (paper80_kd)" in text
     assert f"KD = {describe_kd(LONG_KD)} against the frozen teacher, peak lr 0.0001 (paper80xlong_kd)" in text
 
