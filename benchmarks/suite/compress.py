@@ -4,6 +4,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn as nn
@@ -26,6 +27,9 @@ from hf_compress.export.onnx import materialize_quantized
 
 from ..pruning_sst2 import prune_depth_then_width
 from .variants import BEFORE, Variant
+
+
+BATCH_SIZE = 32
 
 
 @dataclass
@@ -59,8 +63,12 @@ class TrainingPlan:
         """The rows one run trains on, in the order it reads them under `trainer_sampling`."""
         if self.sampling != "length_buckets":
             return self.train_dataset
-        lengths = [len(row["input_ids"]) for row in self.train_dataset]
-        return Subset(self.train_dataset, length_bucketed_order(lengths, BATCH_SIZE, seed))
+        return Subset(self.train_dataset, length_bucketed_order(self.row_lengths, BATCH_SIZE, seed))
+
+    @cached_property
+    def row_lengths(self) -> list[int]:
+        """Token count of every training row (read once per plan, not once per run)."""
+        return [len(row["input_ids"]) for row in self.train_dataset]
 
     @property
     def trainer_sampling(self) -> str:
@@ -68,11 +76,8 @@ class TrainingPlan:
         return "sequential" if self.sampling == "length_buckets" else self.sampling
 
     def calibration_data(self) -> DataLoader:
-        rows = Subset(self.train_dataset, range(min(len(self.train_dataset), 32 * self.calibration_batches)))
-        return DataLoader(rows, batch_size=32, collate_fn=self.collator)
-
-
-BATCH_SIZE = 32
+        rows = Subset(self.train_dataset, range(min(len(self.train_dataset), BATCH_SIZE * self.calibration_batches)))
+        return DataLoader(rows, batch_size=BATCH_SIZE, collate_fn=self.collator)
 
 
 def length_bucketed_order(lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50) -> list[int]:
