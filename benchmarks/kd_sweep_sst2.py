@@ -31,7 +31,7 @@ from torch.utils.data import Subset  # noqa: E402
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
 from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir, write_json  # noqa: E402
 from benchmarks.run_suite import FULL  # noqa: E402
-from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
+from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402
 from benchmarks.suite.variants import KD, LONG_KD, select  # noqa: E402
 
@@ -94,7 +94,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--dev-rows", type=int, default=2000)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help=f"Any of {list(SETTINGS)}.")
-    parser.add_argument("--sampling", default="random", choices=["random", "group_by_length", "length_buckets"],
+    parser.add_argument("--sampling", default="random", choices=SAMPLINGS,
                         help="The students' batches (TrainingPlan's sampling: the last two pad less per step).")  # fmt: skip
     parser.add_argument("--refit-solve", choices=["weights", "scales"], default=None,
                         help="Every setting (labels only too) first refits the pruned layers to the teacher's outputs.")  # fmt: skip

@@ -37,7 +37,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
     teacher_train_seconds,
 )
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
-from benchmarks.suite.compress import TrainingPlan, compress  # noqa: E402
+from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
 from benchmarks.suite.report import LATENCY_METHOD, aggregate, check_targets, markdown, plot  # noqa: E402
 from benchmarks.suite.variants import ORDERS, select  # noqa: E402
@@ -67,7 +67,7 @@ def parse_args() -> argparse.Namespace:
         "--train-rows", type=int, default=None,
         help="SST-2 training rows of the teacher (and students); not the default: its own cache and results dirs.",
     )  # fmt: skip
-    parser.add_argument("--sampling", default=None, choices=["random", "group_by_length", "length_buckets"],
+    parser.add_argument("--sampling", default=None, choices=SAMPLINGS,
                         help="How students batch their rows (TrainingPlan; default length_buckets).")  # fmt: skip
     parser.add_argument("--train-threads", type=int, default=THREADS, help="torch threads while training.")
     parser.add_argument("--output-dir", default=None, help="Results directory (default benchmarks/results[/quick]).")

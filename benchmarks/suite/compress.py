@@ -30,6 +30,8 @@ from .variants import BEFORE, Variant
 
 
 BATCH_SIZE = 32
+# how a student's rows are batched (`TrainingPlan.sampling`; the scripts' `--sampling` choices)
+SAMPLINGS = ("random", "group_by_length", "length_buckets")
 
 
 @dataclass
