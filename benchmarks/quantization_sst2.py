@@ -32,7 +32,7 @@ from transformers.utils import logging as hf_logging
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pruning_sst2 import TsvDataset, accuracy, args_for  # noqa: E402
+from pruning_sst2 import TEACHER_SEED, TsvDataset, accuracy, args_for, pretrained_classifier  # noqa: E402
 
 from hf_compress.distillation.config import DistillationConfig  # noqa: E402
 from hf_compress.distillation.trainer import DistillationTrainer  # noqa: E402
@@ -95,7 +95,7 @@ TEACHER_TIMING = "teacher_train_seconds.json"
 
 def teacher_cache_path(settings: dict) -> str:
     """Where the teacher fine-tuned with these settings is cached."""
-    name = f"teacher_minilm_sst2_rows{settings['train_rows']}_lr{settings['teacher_lr']:g}_len{MAX_LENGTH}_seed0"
+    name = f"teacher_minilm_sst2_rows{settings['train_rows']}_lr{settings['teacher_lr']:g}_len{MAX_LENGTH}_seed{TEACHER_SEED}"
     return os.path.join(CACHE, name)
 
 
@@ -120,7 +120,7 @@ def teacher_dir(base: str, settings: dict) -> str:
         print(f"teacher: cached at {path}", flush=True)
         return path
     splits, collator = settings["splits"], settings["collator"]
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
+    model = pretrained_classifier(base)
     args = args_for(os.path.join(settings["work"], "teacher_run"), lr=settings["teacher_lr"])
     output = Trainer(model=model, args=args, train_dataset=splits["teacher"], data_collator=collator).train()
     model.save_pretrained(path + ".tmp")
