@@ -13,6 +13,7 @@ Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 100] [-
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -39,7 +40,14 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
-from benchmarks.suite.report import LATENCY_METHOD, aggregate, check_targets, markdown, plot  # noqa: E402
+from benchmarks.suite.report import (  # noqa: E402
+    LATENCY_METHOD,
+    aggregate,
+    check_targets,
+    latency_columns,
+    markdown,
+    plot,
+)
 from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import DistillationConfig, compression_report, export_onnx  # noqa: E402
 
@@ -49,9 +57,11 @@ from hf_compress import DistillationConfig, compression_report, export_onnx  # n
 # goes from the longest rows to the shortest in every 50 batches and cost the 100-step students 0.3-3.6 pt
 # (benchmarks/results/side_length_buckets/, NOTES.md)
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
-        "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "sampling": "length_buckets"}  # fmt: skip
+        "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "latency_rounds": 5,
+        "sampling": "length_buckets"}  # fmt: skip
 QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4,
-         "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "sampling": "length_buckets"}  # fmt: skip
+         "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "latency_rounds": 2,
+         "sampling": "length_buckets"}  # fmt: skip
 THREADS = 2
 
 
@@ -126,14 +136,26 @@ def recorded_distillation(run: dict) -> str | None:
     return canonical(FIRST_KD) if run["distill"] else None
 
 
+def teacher_fingerprint(path: str) -> str:
+    """The first 16 hex digits of the SHA-256 of the teacher's `*.safetensors` files: which teacher students met."""
+    digest = hashlib.sha256()
+    for name in sorted(f for f in os.listdir(path) if f.endswith(".safetensors")):
+        with open(os.path.join(path, name), "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
 def run_identity(run: dict) -> tuple:
     """
     What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
-    batching and the layer-wise refit after pruning. Runs recorded before the ledger held the last four used
-    `FIRST_KD`, random batches and no refit; their learning rate is unknown (`None`), so no current recipe reuses them.
+    batching, the layer-wise refit after pruning and the teacher (its weights' fingerprint). Runs recorded before
+    the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning rate is unknown
+    (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run without one.
     """
     return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
-            run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")))  # fmt: skip
+            run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")),
+            run.get("teacher"))  # fmt: skip
 
 
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
@@ -152,7 +174,7 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
             recipe = {"key": variant.key, "seed": seed, "steps": variant.steps(plan.steps), "distill": variant.distill,
                       "student_rows": settings["train_rows"], "distillation": distillation,
                       "learning_rate": variant.learning_rate, "sampling": plan.sampling,
-                      "refit": variant.refit}  # fmt: skip
+                      "refit": variant.refit, "teacher": settings.get("teacher_fingerprint")}  # fmt: skip
             ident = run_identity(recipe)
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append({**done[ident], "reused": True})
@@ -183,13 +205,22 @@ def export_timed(variants, runs: list[dict], settings: dict, batches: list[dict]
     return timed
 
 
-def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> dict[str, dict[int, float]]:
-    """Interleaved medians of every timed model, the fp32 teacher and the ORT int8 teacher, side by side."""
+def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> list[dict[str, dict[int, float]]]:
+    """
+    `latency_rounds` rounds of interleaved medians of every timed model, the fp32 teacher and the ORT int8 teacher,
+    side by side. One round is not enough on this machine: the int8 ONNX models switch between two speeds ~1.5x
+    apart for minutes at a time (at batch 32: 35 or 52 ms for -80%, 108 or 135 ms for the ORT int8 teacher) while the
+    fp32 teacher moves less, so a single round's speedup vs fp32 lands anywhere between 6x and 9x.
+    """
     models = {"teacher": teacher, "ort_int8": ort_path}
     for key, entry in timed.items():
         target = entry["latency_target"]
         models[key] = load_saved(target) if entry["runtime"].startswith("pytorch") else target
-    return interleaved_latency(models, settings["latency_repeats"], THREADS)
+    rounds = []
+    for index in range(settings["latency_rounds"]):
+        rounds.append(interleaved_latency(models, settings["latency_repeats"], THREADS))
+        print(json.dumps({"latency_round": index, **rounds[-1]}), flush=True)
+    return rounds
 
 
 def fresh_run_seconds(total_s: float, runs: list[dict], cached_teacher_s: float | None) -> float:
@@ -267,18 +298,15 @@ def main() -> None:
 
     teacher_was_cached = teacher_is_cached(settings)
     teacher_path = teacher_dir(base, settings)
+    settings["teacher_fingerprint"] = teacher_fingerprint(teacher_path)
     teacher_row, teacher, ort_path = measure_teacher(teacher_path, settings, batches)
     print(json.dumps({k: v for k, v in teacher_row.items() if "path" not in k}), flush=True)
     plan = TrainingPlan(teacher_path, settings["splits"]["student"], settings["collator"], settings["steps"],
                         settings["work"], sampling=settings["sampling"])  # fmt: skip
     runs = run_variants(variants, settings, plan, teacher)
     timed = export_timed(variants, runs, settings, batches)
-    latencies = measure_latency(teacher, ort_path, timed, settings)
-    for batch in (1, 32):
-        teacher_row[f"latency_ms_b{batch}"] = latencies["teacher"][batch]
-        teacher_row[f"ort_int8_latency_ms_b{batch}"] = latencies["ort_int8"][batch]
-        for key in timed:
-            timed[key][f"latency_ms_b{batch}"] = latencies[key][batch]
+    latency_rounds = measure_latency(teacher, ort_path, timed, settings)
+    latency_columns(latency_rounds, teacher_row, timed)
     rows = aggregate(runs, teacher_row, timed)
     total_s = time.time() - wall
     teacher_train_s = teacher_train_seconds(teacher_path)
@@ -307,6 +335,7 @@ def main() -> None:
         "reused_runs": sum(1 for run in runs if run.get("reused")),
         "json": os.path.relpath(json_path, REPO),
         "teacher": teacher_row,
+        "latency_by_round": latency_rounds,
         "runs": runs,
         "rows": rows,
         "targets": targets,

