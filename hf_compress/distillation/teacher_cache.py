@@ -17,15 +17,22 @@ TEACHER_LOGITS = "teacher_logits"
 TOPK_VALUES = "teacher_topk_values"
 TOPK_INDICES = "teacher_topk_indices"
 CACHE_COLUMNS = frozenset({TEACHER_LOGITS, TOPK_VALUES, TOPK_INDICES})
+# config fields that say where a model was loaded from, not what it computes: the same teacher read from another
+# directory (a relative vs an absolute path, another clone) must keep its fingerprint
+LOCATION_FIELDS = ("_name_or_path",)
 
 
 def teacher_fingerprint(teacher: torch.nn.Module, tokenizer=None, top_k: int | None = None) -> str:
-    """A hex digest of the teacher (class, config, every weight), the tokenizer's vocabulary and `top_k`."""
+    """
+    A hex digest of the teacher (class, config, every weight), the tokenizer's vocabulary and `top_k`. Where the
+    teacher was loaded from (`config._name_or_path`) is left out: the digest names the model, not its directory.
+    """
     digest = hashlib.sha256()
     digest.update(type(teacher).__name__.encode())
     config = getattr(teacher, "config", None)
     if config is not None:
-        digest.update(config.to_json_string(use_diff=False).encode())
+        fields = {k: v for k, v in config.to_dict().items() if k not in LOCATION_FIELDS}
+        digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
     for name, tensor in sorted(teacher.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())

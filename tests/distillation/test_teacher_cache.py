@@ -104,6 +104,20 @@ def test_fingerprint_depends_on_teacher_weights_and_top_k():
     assert teacher_fingerprint(teacher) != base
 
 
+def test_fingerprint_is_the_same_wherever_the_teacher_was_loaded_from(tmp_path, monkeypatch):
+    teacher = make_model(BertForSequenceClassification, bert_config(), seed=1)
+    teacher.save_pretrained(tmp_path / "teacher")
+    monkeypatch.chdir(tmp_path)
+    by_relative_path = BertForSequenceClassification.from_pretrained("teacher")
+    by_absolute_path = BertForSequenceClassification.from_pretrained(str(tmp_path / "teacher"))
+    assert by_relative_path.config._name_or_path != by_absolute_path.config._name_or_path
+    assert (
+        teacher_fingerprint(by_relative_path) == teacher_fingerprint(by_absolute_path) == teacher_fingerprint(teacher)
+    )
+    by_absolute_path.config.hidden_dropout_prob = 0.5  # any other config field still counts
+    assert teacher_fingerprint(by_absolute_path) != teacher_fingerprint(teacher)
+
+
 def test_cache_is_reused_for_the_same_teacher_and_recomputed_for_another(tmp_path):
     data = classification_dataset(n=8)
     teacher = make_model(BertForSequenceClassification, bert_config(), seed=1)
