@@ -101,7 +101,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--refit-damping", type=float, default=0.1, help="refit_to_teacher_'s damping.")
     parser.add_argument("--mask-probability", type=float, default=0.0,
                         help="Training rows (all settings) get this share of their tokens masked (MaskingCollator).")  # fmt: skip
-    parser.add_argument("--tag", default="", help="Appended to the JSON file name, so a new round keeps the old one.")
+    parser.add_argument("--tag", default="", help="Appended to the JSON file name (and work directory), so a new round "
+                        "keeps the old one and rounds can run side by side.")  # fmt: skip
+    parser.add_argument("--device", default="cpu", choices=["cpu", "accelerator"],
+                        help="Where students train: this machine's CPU, or an accelerator the Trainer finds (a lent "
+                        "GPU: a faster look at long recipes; the suite's own numbers come from the CPU).")  # fmt: skip
+    parser.add_argument("--validation", action="store_true",
+                        help="Also score every student on the validation split: recorded next to dev, never used to "
+                        "rank settings (the suite reports validation).")  # fmt: skip
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
     args = parser.parse_args()
     unknown = [name for name in args.settings if name not in SETTINGS]
@@ -151,7 +158,7 @@ def main() -> None:
     pretrained = prepare_sst2(args.data_dir, settings, train_threads=2)
     rows = settings["splits"]["teacher"]
     dev = Subset(rows, range(len(rows) - args.dev_rows, len(rows)))
-    settings["work"] = os.path.join(CACHE, "kd_sweep")
+    settings["work"] = os.path.join(CACHE, "kd_sweep", args.tag)
     os.makedirs(settings["work"], exist_ok=True)
     teacher_path = teacher_dir(pretrained, settings)
     teacher_accuracy = accuracy(load_saved(teacher_path), dev, settings["collator"])
@@ -159,18 +166,28 @@ def main() -> None:
     collator = settings["collator"]
     if args.mask_probability:
         collator = MaskingCollator(collator, args.mask_probability)
-    plan = TrainingPlan(teacher_path, train, collator, args.steps, settings["work"], sampling=args.sampling)
-    results, seconds_by_setting = {}, {}
+    plan = TrainingPlan(
+        teacher_path, train, collator, args.steps, settings["work"], sampling=args.sampling,
+        use_cpu=args.device == "cpu",
+    )  # fmt: skip
+    validation = settings["splits"]["validation"]
+    teacher_validation = (
+        accuracy(load_saved(teacher_path), validation, settings["collator"]) if args.validation else None
+    )
+    results, seconds_by_setting, validation_by_setting = {}, {}, {}
     for name in args.settings:
         distillation, learning_rate = SETTINGS[name]
         variant = variant_with(base, distillation, learning_rate)
         for seed in args.seeds:
             path, seconds = compress(variant, seed, plan)
-            score = accuracy(load_saved(path), dev, settings["collator"])
+            student = load_saved(path)
+            score = accuracy(student, dev, settings["collator"])
             results.setdefault(name, []).append(score)
-            print(
-                json.dumps({"setting": name, "seed": seed, "dev_accuracy": score, "compress_s": seconds}), flush=True
-            )
+            line = {"setting": name, "seed": seed, "dev_accuracy": score, "compress_s": seconds}
+            if args.validation:
+                line["validation_accuracy"] = accuracy(student, validation, settings["collator"])
+                validation_by_setting.setdefault(name, []).append(line["validation_accuracy"])
+            print(json.dumps(line), flush=True)
             seconds_by_setting.setdefault(name, []).append(seconds)
     table = summarize(results, teacher_accuracy)
     print(f"\nteacher dev accuracy {teacher_accuracy:.4f} ({args.dev_rows} training rows it was fine-tuned on)")
@@ -203,6 +220,12 @@ def main() -> None:
         },
         "rows": table,
         "compress_s": seconds_by_setting,
+        "device": args.device
+        if args.device == "cpu"
+        else torch.cuda.get_device_name()
+        if torch.cuda.is_available()
+        else args.device,
+        "validation": {"teacher": teacher_validation, "students": validation_by_setting} if args.validation else None,
     }
     write_json(output, payload)
 

@@ -51,6 +51,8 @@ class TrainingPlan:
             `train_sampling_strategy`: rows of similar length per batch, as SST-2 random batches are ~2/3 padding, but
             each run of 50 batches goes from the longest rows to the shortest, so a 100-step run ends on 1-3 token
             phrases), or `"length_buckets"`: batches as uniform in length, in random order (`length_bucketed_order`).
+        use_cpu (`bool`, defaults to `True`): train on the CPU (the suite's machine) even where an accelerator is
+            present; `False` lets the Trainer pick the accelerator (recipe probes on a lent GPU).
     """
 
     teacher_path: str
@@ -60,6 +62,7 @@ class TrainingPlan:
     work: str
     calibration_batches: int = 16
     sampling: str = "random"
+    use_cpu: bool = True
 
     def train_rows(self, seed: int):
         """The rows one run trains on, in the order it reads them under `trainer_sampling`."""
@@ -100,7 +103,7 @@ def length_bucketed_order(lengths: list[int], batch_size: int, seed: int, bucket
 
 
 def training_args(
-    output_dir: str, steps: int, learning_rate: float, seed: int, sampling: str = "random"
+    output_dir: str, steps: int, learning_rate: float, seed: int, sampling: str = "random", use_cpu: bool = True
 ) -> TrainingArguments:
     """Batch 32, linear decay with 6% warm-up, no checkpoints (the suite times compression, not I/O)."""
     return TrainingArguments(
@@ -114,7 +117,7 @@ def training_args(
         logging_steps=max(1, steps // 4),
         save_strategy="no",
         report_to="none",
-        use_cpu=True,
+        use_cpu=use_cpu,
         seed=seed,
         data_seed=seed,
         train_sampling_strategy=sampling,
@@ -171,7 +174,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
         del teacher
     steps = variant.steps(plan.steps)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
-    args = training_args(run_dir, steps, variant.learning_rate, seed, plan.trainer_sampling)
+    args = training_args(run_dir, steps, variant.learning_rate, seed, plan.trainer_sampling, use_cpu=plan.use_cpu)
     common = {
         "model": model,
         "args": args,

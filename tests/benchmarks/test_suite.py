@@ -272,10 +272,16 @@ def test_a_length_bucketed_plan_feeds_its_order_to_a_sequential_sampler(plan, mo
     assert plan.train_rows(seed=3) is plan.train_dataset
     seen = []
     real = suite_compress.training_args
-    monkeypatch.setattr(suite_compress, "training_args", lambda *args: seen.append(args[-1]) or real(*args))
+    monkeypatch.setattr(
+        suite_compress,
+        "training_args",
+        lambda *args, **kwargs: seen.append((args[-1], kwargs)) or real(*args, **kwargs),
+    )
     (variant,) = select(["nm24_nokd"])
     compress(variant, 3, bucketed)
-    assert seen == ["sequential"]
+    compress(variant, 3, dataclasses.replace(bucketed, use_cpu=False))  # a lent accelerator, where there is one
+    assert seen == [("sequential", {"use_cpu": True}), ("sequential", {"use_cpu": False})]
+    assert not real("out", 2, 1e-4, 0, use_cpu=False).use_cpu and real("out", 2, 1e-4, 0).use_cpu
 
 
 def report_payload(rows: list[dict], **overrides) -> dict:
