@@ -123,9 +123,12 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     quick = {v.key for v in select(None, quick=True)}
     (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
-    side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd"}
+    side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd",
+            "paper80xlong_kd", "paper80xlong_nokd"}  # fmt: skip
     assert quick - full == side
-    assert {"paper80xlong_kd", "paper80xlong_nokd", "torch_prune90"} <= full
+    assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
+    (floor,) = select(["paper80x2ep_kd"])
+    assert floor.steps(100) == 4200  # 2 epochs of the 67,349 rows at batch 32
 
 
 def test_unknown_variant_names_the_allowed_ones():
