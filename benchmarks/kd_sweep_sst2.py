@@ -117,6 +117,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def device_name(device: str) -> str:
+    """What trained the students, for the JSON: `"cpu"`, or the accelerator's own name where there is one."""
+    if device != "cpu" and torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return device
+
+
 def variant_with(base, distillation: dict | None, learning_rate: float):
     """The suite variant's recipe, distilled with `distillation` (labels only when `None`) at `learning_rate`."""
     if distillation is None:
@@ -161,7 +168,8 @@ def main() -> None:
     settings["work"] = os.path.join(CACHE, "kd_sweep", args.tag)
     os.makedirs(settings["work"], exist_ok=True)
     teacher_path = teacher_dir(pretrained, settings)
-    teacher_accuracy = accuracy(load_saved(teacher_path), dev, settings["collator"])
+    teacher = load_saved(teacher_path)
+    teacher_accuracy = accuracy(teacher, dev, settings["collator"])
     train = Subset(rows, range(len(rows) - args.dev_rows))
     collator = settings["collator"]
     if args.mask_probability:
@@ -171,9 +179,8 @@ def main() -> None:
         use_cpu=args.device == "cpu",
     )  # fmt: skip
     validation = settings["splits"]["validation"]
-    teacher_validation = (
-        accuracy(load_saved(teacher_path), validation, settings["collator"]) if args.validation else None
-    )
+    teacher_validation = accuracy(teacher, validation, settings["collator"]) if args.validation else None
+    del teacher
     results, seconds_by_setting, validation_by_setting = {}, {}, {}
     for name in args.settings:
         distillation, learning_rate = SETTINGS[name]
@@ -220,11 +227,7 @@ def main() -> None:
         },
         "rows": table,
         "compress_s": seconds_by_setting,
-        "device": args.device
-        if args.device == "cpu"
-        else torch.cuda.get_device_name()
-        if torch.cuda.is_available()
-        else args.device,
+        "device": device_name(args.device),
         "validation": {"teacher": teacher_validation, "students": validation_by_setting} if args.validation else None,
     }
     write_json(output, payload)
