@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import save_file
 
 from hf_compress.quantization import QuantizationConfig, QuantizedLinear, SharedWeightLinear, convert_qat, quantize_
-from hf_compress.quantization.qscheme import grouped
+from hf_compress.quantization.qscheme import dequantize, grouped
 from hf_compress.quantization.weight_sharing import kmeans_codebook
 
 from .helpers import inputs, tiny_bert
@@ -111,3 +111,27 @@ def test_size_on_disk_of_quantized_tensors(tmp_path, bits, limit):
     ratio = os.path.getsize(tmp_path / "q.safetensors") / os.path.getsize(tmp_path / "fp32.safetensors")
     assert ratio <= limit, ratio
     assert _tensor_bytes(quantized.values()) / _tensor_bytes(fp32.values()) <= limit
+
+
+@pytest.mark.parametrize("kwargs", CASES, ids=lambda k: "-".join(f"{v}" for v in k.values()))
+def test_int8_row_scaled_weights_take_the_short_dequantization_bit_for_bit(kwargs):
+    model = tiny_bert()
+    quantize_(model, QuantizationConfig(**kwargs))
+    model.train()
+    model(**inputs()).logits.sum().backward()  # observers see one training batch
+    convert_qat(model)
+    for layer in quantized_layers(model).values():
+        generic = dequantize(layer.codes(), _qparams(layer), layer.spec) if layer.codebook_size is None else None
+        short = layer.scales_rows_only()
+        assert short == (kwargs["bits"] == 8 and kwargs.get("symmetric", True))
+        if generic is not None:
+            assert torch.equal(layer.dequantized_weight(), generic)
+        if short:  # two calls share no storage: callers may modify what they get
+            first = layer.dequantized_weight()
+            first.zero_()
+            assert torch.equal(layer.dequantized_weight(), generic)
+
+
+def _qparams(layer):
+    zero_point = layer.zero_point.float() if layer.has_zero_point else torch.zeros_like(layer.scale)
+    return {"scale": layer.scale, "zero_point": zero_point}

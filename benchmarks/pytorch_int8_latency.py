@@ -1,0 +1,104 @@
+"""
+What a compressed model costs when it is reloaded and run in PyTorch (`from_pretrained`, no export), side by side
+with the fp32 teacher, the same student dequantized once to fp32 (the floor of the PyTorch path), the student's int8
+layers on the generic dequantization (every layer's codes through the general `(codes - zero_point) * scale`, what
+`QuantizedLinear` did for int8 before 2026-11-28), and its int8 ONNX export on ONNX Runtime.
+
+Every call of an int8 `QuantizedLinear` turns its codes back into a float weight; at batch 1 that is most of the
+layer's time unless it is one conversion and an in-place multiply. Run:
+
+    python benchmarks/pytorch_int8_latency.py
+
+Defaults to the suite's cached teacher and 2-epoch -80% student (run `benchmarks/run_suite.py` first); prints a table
+and writes `benchmarks/results/pytorch_int8_latency.json`. Latency: `interleaved_latency` (round-robin, 100 ms
+switch-in, 2 threads, sequence length 64), medians over 3 rounds; speedups are medians of per-round ratios.
+"""
+
+import argparse
+import copy
+import os
+import statistics
+import sys
+import time
+
+import torch.nn as nn
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quantization_sst2 import CACHE, THREADS, environment, interleaved_latency, write_json  # noqa: E402
+
+from hf_compress import load_compressed  # noqa: E402
+from hf_compress.quantization import QuantizedLinear  # noqa: E402
+
+
+TEACHER = os.path.join(CACHE, "teacher_minilm_sst2_rows67349_lr0.0001_len64_seed0")
+STUDENT = os.path.join(CACHE, "suite", "paper80x2ep_kd_seed0")
+STUDENT_ONNX = os.path.join(CACHE, "suite", "paper80x2ep_kd_onnx", "model_int8.onnx")
+REPEATS = {1: 30, 32: 5}
+
+
+def dequantized_copy(model: nn.Module) -> nn.Module:
+    """The model with every `QuantizedLinear` replaced by an `nn.Linear` holding its dequantized weight."""
+    model = copy.deepcopy(model)
+    for name, module in list(model.named_modules()):
+        if isinstance(module, QuantizedLinear):
+            linear = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
+            linear.weight.data.copy_(module.dequantized_weight())
+            if module.bias is not None:
+                linear.bias.data.copy_(module.bias.detach())
+            model.set_submodule(name, linear)
+    return model.eval()
+
+
+def generic_dequantization_copy(model: nn.Module) -> nn.Module:
+    """The model with its int8 layers forced onto the general dequantization path."""
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if isinstance(module, QuantizedLinear):
+            module.scales_rows_only = lambda: False
+    return model.eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teacher", default=TEACHER)
+    parser.add_argument("--student", default=STUDENT)
+    parser.add_argument("--student-onnx", default=STUDENT_ONNX)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--output", default=os.path.join(os.path.dirname(CACHE), "results", "pytorch_int8_latency.json")
+    )
+    args = parser.parse_args()
+    missing = [p for p in (args.teacher, args.student, args.student_onnx) if not os.path.exists(p)]
+    if missing:
+        raise SystemExit(f"missing {missing}: run `python benchmarks/run_suite.py` first")
+    student = load_compressed(args.student).eval()
+    models = {
+        "teacher fp32 (PyTorch)": load_compressed(args.teacher).eval(),
+        "student int8 (PyTorch)": student,
+        "student int8, generic dequantization": generic_dequantization_copy(student),
+        "student dequantized to fp32 (PyTorch)": dequantized_copy(student),
+        "student int8 ONNX (ORT)": args.student_onnx,
+    }
+    rounds = [interleaved_latency(models, REPEATS, THREADS) for _ in range(args.rounds)]
+    teacher = next(iter(models))
+    rows = []
+    print(f"\n{'model':<40}{'ms b1':>8}{'ms b32':>9}{'x fp32 b1':>11}{'x fp32 b32':>12}")
+    for name in models:
+        row = {"model": name}
+        for b in REPEATS:
+            row[f"latency_ms_b{b}"] = statistics.median(r[name][b] for r in rounds)
+            ratios = [r[teacher][b] / r[name][b] for r in rounds]
+            row[f"speedup_vs_fp32_b{b}"] = statistics.median(ratios)
+            row[f"speedup_vs_fp32_b{b}_range"] = [min(ratios), max(ratios)]
+        rows.append(row)
+        print(f"{name:<40}{row['latency_ms_b1']:>8.2f}{row['latency_ms_b32']:>9.1f}"
+              f"{row['speedup_vs_fp32_b1']:>11.2f}{row['speedup_vs_fp32_b32']:>12.2f}")  # fmt: skip
+    payload = {"command": "python benchmarks/pytorch_int8_latency.py", "date": time.strftime("%Y-%m-%d %H:%M UTC"),
+               "environment": environment(), "threads": THREADS, "repeats": REPEATS, "rounds": args.rounds,
+               "sequence_length": 64, "teacher": args.teacher, "student": args.student, "rows": rows}  # fmt: skip
+    write_json(args.output, payload)
+
+
+if __name__ == "__main__":
+    main()
