@@ -2,7 +2,9 @@
 What a compressed model costs when it is reloaded and run in PyTorch (`from_pretrained`, no export), side by side
 with the fp32 teacher, the same student dequantized once to fp32 (the floor of the PyTorch path), the student's int8
 layers on the generic dequantization (every layer's codes through the general `(codes - zero_point) * scale`, what
-`QuantizedLinear` did for int8 before 2026-11-28), and its int8 ONNX export on ONNX Runtime.
+`QuantizedLinear` did for int8 before 2026-11-28), the student quantizing its layers' inputs at run time
+(`activation_bits="dynamic"`: ONNX Runtime's arithmetic, on PyTorch's int8 GEMM), and its int8 ONNX export on ONNX
+Runtime.
 
 Every call of an int8 `QuantizedLinear` turns its codes back into a float weight; at batch 1 that is most of the
 layer's time unless it is one conversion and an in-place multiply. Run:
@@ -59,6 +61,15 @@ def generic_dequantization_copy(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
+def dynamic_activations_copy(model: nn.Module) -> nn.Module:
+    """The model with its int8 layers quantizing their inputs at run time, as the ONNX export does."""
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if isinstance(module, QuantizedLinear):
+            module.activation_bits = "dynamic"
+    return model.eval()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", default=TEACHER)
@@ -78,6 +89,7 @@ def main() -> None:
         "student int8 (PyTorch)": student,
         "student int8, generic dequantization": generic_dequantization_copy(student),
         "student dequantized to fp32 (PyTorch)": dequantized_copy(student),
+        "student int8 + dynamic int8 inputs (PyTorch)": dynamic_activations_copy(student),
         "student int8 ONNX (ORT)": args.student_onnx,
     }
     rounds = [interleaved_latency(models, REPEATS, THREADS) for _ in range(args.rounds)]

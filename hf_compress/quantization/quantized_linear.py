@@ -12,6 +12,7 @@ from .fake_quant import (
     fake_quantize_activation,
     fake_quantize_dynamic_activation,
 )
+from .integer_matmul import activation_weight_product
 from .packing import pack, packed_length, unpack
 from .qscheme import QuantSpec, dequantize
 
@@ -137,21 +138,21 @@ class QuantizedLinear(nn.Module):
 
     def _integer_forward(self, x: torch.Tensor) -> torch.Tensor:
         """
-        Dynamic int8 activations times integer weight codes, accumulated exactly (float64 holds every int32 sum)
-        and scaled once, the way ONNX Runtime's `DynamicQuantizeMatMul` / `MatMulIntegerToFloat` compute, so the
-        exported model and this one round the same way.
+        Dynamic int8 activations times integer weight codes, accumulated exactly (`activation_weight_product`: the
+        int8 GEMM on CPU) and scaled once, the way ONNX Runtime's `DynamicQuantizeMatMul` / `MatMulIntegerToFloat`
+        compute, so the exported model and this one round the same way.
         """
         scale_x, zero_point = dynamic_activation_qparams(x)
-        codes_x = activation_codes(x.detach().float() / scale_x, zero_point, 0, 255) - zero_point
-        weight_codes = self.codes().double()
+        codes_x = activation_codes(x.detach().float() / scale_x, zero_point, 0, 255)
+        weight_codes = self.qweight if self.code_bits == 8 else self.codes()
         if self.spec.granularity == "per_group":  # one scale per group: accumulate each group separately
             groups = self.scale.shape[1]
-            xs = codes_x.double().unflatten(-1, (groups, -1))
-            acc = torch.einsum("...gi,ogi->...og", xs, weight_codes.unflatten(-1, (groups, -1)))
+            xs = (codes_x - zero_point).double().unflatten(-1, (groups, -1))
+            acc = torch.einsum("...gi,ogi->...og", xs, weight_codes.double().unflatten(-1, (groups, -1)))
             out = (acc.float() * (scale_x * self.scale)).sum(-1)
         else:
-            acc = codes_x.double() @ weight_codes.T
-            out = acc.float() * (scale_x * self.scale.reshape(-1))
+            acc = activation_weight_product(codes_x, zero_point, weight_codes)
+            out = acc * (scale_x * self.scale.reshape(-1))
         if self.bias is not None:
             out = out + self.bias
         return out.to(x.dtype)
