@@ -4,7 +4,7 @@ with the fp32 teacher, the same student dequantized once to fp32 (the floor of t
 layers on the generic dequantization (every layer's codes through the general `(codes - zero_point) * scale`, what
 `QuantizedLinear` did for int8 before 2026-11-28), the student quantizing its layers' inputs at run time
 (`activation_bits="dynamic"`: ONNX Runtime's arithmetic, on PyTorch's int8 GEMM), and its int8 ONNX export on ONNX
-Runtime.
+Runtime (and, to show what the int8 GEMM buys, on the exact float64 product it falls back to).
 
 Every call of an int8 `QuantizedLinear` turns its codes back into a float weight; at batch 1 that is most of the
 layer's time unless it is one conversion and an in-place multiply. Run:
@@ -22,7 +22,9 @@ import os
 import statistics
 import sys
 import time
+from unittest import mock
 
+import torch
 import torch.nn as nn
 
 
@@ -70,6 +72,22 @@ def dynamic_activations_copy(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
+def _missing_int8_kernel(*args, **kwargs):
+    raise RuntimeError("timing the float64 fallback")
+
+
+class WithoutInt8Kernel(nn.Module):
+    """Runs a model as on a PyTorch build without `torch._int_mm`: dynamic layers take the exact float64 product."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, **inputs):
+        with mock.patch.object(torch, "_int_mm", _missing_int8_kernel):
+            return self.model(**inputs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", default=TEACHER)
@@ -90,12 +108,13 @@ def main() -> None:
         "student int8, generic dequantization": generic_dequantization_copy(student),
         "student dequantized to fp32 (PyTorch)": dequantized_copy(student),
         "student int8 + dynamic int8 inputs (PyTorch)": dynamic_activations_copy(student),
+        "  the same, float64 product": WithoutInt8Kernel(dynamic_activations_copy(student)),
         "student int8 ONNX (ORT)": args.student_onnx,
     }
     rounds = [interleaved_latency(models, REPEATS, THREADS) for _ in range(args.rounds)]
     teacher = next(iter(models))
     rows = []
-    print(f"\n{'model':<40}{'ms b1':>8}{'ms b32':>9}{'x fp32 b1':>11}{'x fp32 b32':>12}")
+    print(f"\n{'model':<46}{'ms b1':>8}{'ms b32':>9}{'x fp32 b1':>11}{'x fp32 b32':>12}")
     for name in models:
         row = {"model": name}
         for b in REPEATS:
@@ -104,7 +123,7 @@ def main() -> None:
             row[f"speedup_vs_fp32_b{b}"] = statistics.median(ratios)
             row[f"speedup_vs_fp32_b{b}_range"] = [min(ratios), max(ratios)]
         rows.append(row)
-        print(f"{name:<40}{row['latency_ms_b1']:>8.2f}{row['latency_ms_b32']:>9.1f}"
+        print(f"{name:<46}{row['latency_ms_b1']:>8.2f}{row['latency_ms_b32']:>9.1f}"
               f"{row['speedup_vs_fp32_b1']:>11.2f}{row['speedup_vs_fp32_b32']:>12.2f}")  # fmt: skip
     payload = {"command": "python benchmarks/pytorch_int8_latency.py", "date": time.strftime("%Y-%m-%d %H:%M UTC"),
                "environment": environment(), "threads": THREADS, "repeats": REPEATS, "rounds": args.rounds,
