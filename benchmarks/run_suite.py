@@ -59,7 +59,7 @@ from hf_compress.distillation.teacher_cache import teacher_fingerprint  # noqa: 
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
         "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "latency_rounds": 5,
         "sampling": "length_buckets"}  # fmt: skip
-QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4,
+QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4, "max_steps": 64,
          "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "latency_rounds": 2,
          "sampling": "length_buckets"}  # fmt: skip
 THREADS = 2
@@ -162,7 +162,7 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
     for seed in settings["seeds"]:
         for variant in variants:
             distillation = variant.distillation if variant.distill else None
-            recipe = {"key": variant.key, "seed": seed, "steps": variant.steps(plan.steps), "distill": variant.distill,
+            recipe = {"key": variant.key, "seed": seed, "steps": plan.steps_for(variant), "distill": variant.distill,
                       "student_rows": settings["train_rows"], "distillation": distillation,
                       "learning_rate": variant.learning_rate, "sampling": plan.sampling,
                       "refit": variant.refit, "teacher": settings.get("teacher_fingerprint")}  # fmt: skip
@@ -293,7 +293,7 @@ def main() -> None:
     settings["teacher_fingerprint"] = teacher_fingerprint(teacher)[:16]
     print(json.dumps({k: v for k, v in teacher_row.items() if "path" not in k}), flush=True)
     plan = TrainingPlan(teacher_path, settings["splits"]["student"], settings["collator"], settings["steps"],
-                        settings["work"], sampling=settings["sampling"])  # fmt: skip
+                        settings["work"], sampling=settings["sampling"], max_steps=settings.get("max_steps"))  # fmt: skip
     runs = run_variants(variants, settings, plan, teacher)
     timed = export_timed(variants, runs, settings, batches)
     latency_rounds = measure_latency(teacher, ort_path, timed, settings)

@@ -33,7 +33,7 @@ def compress_torch_prune(variant: Variant, seed: int, plan: TrainingPlan) -> tup
     for module, name in targets:
         prune.l1_unstructured(module, name, amount=SPARSITY)  # masks stay applied by a forward pre-hook
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
-    args = training_args(run_dir, variant.steps(plan.steps), variant.learning_rate, seed, plan.trainer_sampling)
+    args = training_args(run_dir, plan.steps_for(variant), variant.learning_rate, seed, plan.trainer_sampling)
     Trainer(model=model, args=args, train_dataset=plan.train_rows(seed), data_collator=plan.collator).train()
     for module, name in targets:
         prune.remove(module, name)

@@ -53,6 +53,7 @@ class TrainingPlan:
             phrases), or `"length_buckets"`: batches as uniform in length, in random order (`length_bucketed_order`).
         use_cpu (`bool`, defaults to `True`): train on the CPU (the suite's machine) even where an accelerator is
             present; `False` lets the Trainer pick the accelerator (recipe probes on a lent GPU).
+        max_steps (`int`, *optional*): a cap on any variant's steps (`--quick`: the long recipes only need to run).
     """
 
     teacher_path: str
@@ -63,6 +64,12 @@ class TrainingPlan:
     calibration_batches: int = 16
     sampling: str = "random"
     use_cpu: bool = True
+    max_steps: int | None = None
+
+    def steps_for(self, variant) -> int:
+        """Optimizer steps of one run of `variant`: its multiple of `steps`, at most `max_steps`."""
+        steps = variant.steps(self.steps)
+        return steps if self.max_steps is None else min(steps, self.max_steps)
 
     def train_rows(self, seed: int):
         """The rows one run trains on, in the order it reads them under `trainer_sampling`."""
@@ -172,7 +179,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
         teacher = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
         refit_to_teacher_(model, teacher, plan.calibration_data(), **variant.refit)
         del teacher
-    steps = variant.steps(plan.steps)
+    steps = plan.steps_for(variant)
     run_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}_run")
     args = training_args(run_dir, steps, variant.learning_rate, seed, plan.trainer_sampling, use_cpu=plan.use_cpu)
     common = {

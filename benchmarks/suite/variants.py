@@ -169,6 +169,17 @@ def all_variants() -> list[Variant]:
         in_full_suite=False,
         **LONG,
     )
+    # the 90% stretch with the floor recipe's 2 epochs; a named run (it would push the full run past 3 h)
+    variants += _both(
+        "paper90x2ep",
+        "heads+neurons -90% FLOPs + int8, 2 epochs",
+        "paper",
+        pruning=structured(0.9),
+        shrinks=True,
+        steps_factor=42,
+        in_full_suite=False,
+        baseline_lr=LONG_LEARNING_RATE,
+    )
     variants.append(
         Variant(
             "depth80long_kd",

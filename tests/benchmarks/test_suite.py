@@ -124,11 +124,22 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd",
-            "paper80xlong_kd", "paper80xlong_nokd"}  # fmt: skip
+            "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
     assert floor.steps(100) == 4200  # 2 epochs of the 67,349 rows at batch 32
+
+
+def test_quick_runs_cap_the_long_recipes_steps(tmp_path):
+    from benchmarks.run_suite import FULL, QUICK
+
+    capped = TrainingPlan("teacher", [], None, steps=QUICK["steps"], work=str(tmp_path), max_steps=QUICK["max_steps"])
+    full = TrainingPlan("teacher", [], None, steps=FULL["steps"], work=str(tmp_path), max_steps=FULL.get("max_steps"))
+    (short,) = select(["paper80_kd"])
+    (long,) = select(["paper90x2ep_kd"])
+    assert capped.steps_for(short) == QUICK["steps"] and capped.steps_for(long) == QUICK["max_steps"] < 42 * 4
+    assert full.steps_for(long) == 4200 and full.steps_for(short) == 100
 
 
 def test_unknown_variant_names_the_allowed_ones():
