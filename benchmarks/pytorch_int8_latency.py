@@ -55,16 +55,16 @@ def dequantized_copy(model: nn.Module) -> nn.Module:
 
 
 def generic_dequantization_copy(model: nn.Module) -> nn.Module:
-    """The model with its int8 layers forced onto the general dequantization path."""
+    """The model with its quantized layers forced onto the general dequantization path."""
     model = copy.deepcopy(model)
     for module in model.modules():
         if isinstance(module, QuantizedLinear):
-            module.scales_rows_only = lambda: False
+            module.dequantizes_in_place = lambda: False
     return model.eval()
 
 
 def dynamic_activations_copy(model: nn.Module) -> nn.Module:
-    """The model with its int8 layers quantizing their inputs at run time, as the ONNX export does."""
+    """The model with its quantized layers quantizing their inputs at run time, as the ONNX export does."""
     model = copy.deepcopy(model)
     for module in model.modules():
         if isinstance(module, QuantizedLinear):
@@ -104,10 +104,10 @@ def main() -> None:
     student = load_compressed(args.student).eval()
     models = {
         "teacher fp32 (PyTorch)": load_compressed(args.teacher).eval(),
-        "student int8 (PyTorch)": student,
-        "student int8, generic dequantization": generic_dequantization_copy(student),
+        "student (PyTorch)": student,
+        "student, general dequantization": generic_dequantization_copy(student),
         "student dequantized to fp32 (PyTorch)": dequantized_copy(student),
-        "student int8 + dynamic int8 inputs (PyTorch)": dynamic_activations_copy(student),
+        "student + dynamic int8 inputs (PyTorch)": dynamic_activations_copy(student),
         "  the same, float64 product": WithoutInt8Kernel(dynamic_activations_copy(student)),
         "student int8 ONNX (ORT)": args.student_onnx,
     }

@@ -59,7 +59,7 @@ def load_compressed(path_or_repo_id: str | os.PathLike, model_class: type | None
     if quant.get("quant_method") == CT_METHOD and "quantization_config" not in kwargs:
         from transformers import CompressedTensorsConfig
 
-        kwargs["quantization_config"] = CompressedTensorsConfig(run_compressed=False)  # float Linears we re-wrap
+        kwargs["quantization_config"] = CompressedTensorsConfig(dequantize=True)  # float Linears we re-wrap
     with warnings.catch_warnings():  # "you passed quantization_config ... loading attributes will be overwritten"
         warnings.filterwarnings("ignore", message="You passed `quantization_config`", category=UserWarning)
         model = model_class.from_pretrained(path_or_repo_id, **kwargs)

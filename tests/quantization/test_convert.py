@@ -114,7 +114,7 @@ def test_size_on_disk_of_quantized_tensors(tmp_path, bits, limit):
 
 
 @pytest.mark.parametrize("kwargs", CASES, ids=lambda k: "-".join(f"{v}" for v in k.values()))
-def test_int8_row_scaled_weights_take_the_short_dequantization_bit_for_bit(kwargs):
+def test_signed_integer_weights_dequantize_in_place_bit_for_bit(kwargs):
     model = tiny_bert()
     quantize_(model, QuantizationConfig(**kwargs))
     model.train()
@@ -122,8 +122,9 @@ def test_int8_row_scaled_weights_take_the_short_dequantization_bit_for_bit(kwarg
     convert_qat(model)
     for layer in quantized_layers(model).values():
         generic = dequantize(layer.codes(), _qparams(layer), layer.spec) if layer.codebook_size is None else None
-        short = layer.scales_rows_only()
-        assert short == (kwargs["bits"] == 8 and kwargs.get("symmetric", True))
+        short = layer.dequantizes_in_place()
+        signed_integer = kwargs["bits"] in (8, 4, 2) and kwargs.get("symmetric", True)
+        assert short == (signed_integer and not kwargs.get("weight_sharing"))
         if generic is not None:
             assert torch.equal(layer.dequantized_weight(), generic)
         if short:  # two calls share no storage: callers may modify what they get

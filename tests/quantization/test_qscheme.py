@@ -90,5 +90,7 @@ def test_pack_unpack_roundtrip(bits):
     packed = pack(codes, bits)
     assert packed.dtype == torch.uint8 and packed.shape == (3, -(-13 * bits // 8))
     assert torch.equal(unpack(packed, bits, 13), codes.to(torch.int32))
+    as_floats = unpack(packed, bits, 13, torch.float32)
+    assert as_floats.dtype == torch.float32 and torch.equal(as_floats, codes.float())
     with pytest.raises(ValueError, match="codes must lie"):
         pack(codes + 2**bits, bits)
