@@ -12,7 +12,7 @@ from .fake_quant import (
     fake_quantize_activation,
     fake_quantize_dynamic_activation,
 )
-from .integer_matmul import activation_weight_product
+from .integer_matmul import activation_weight_product, weight_code_sums
 from .packing import pack, packed_length, unpack
 from .qscheme import QuantSpec, dequantize
 
@@ -163,11 +163,21 @@ class QuantizedLinear(nn.Module):
             acc = torch.einsum("...gi,ogi->...og", xs, weight_codes.double().unflatten(-1, (groups, -1)))
             out = (acc.float() * (scale_x * self.scale)).sum(-1)
         else:
-            acc = activation_weight_product(codes_x, zero_point, weight_codes)
+            acc = activation_weight_product(codes_x, zero_point, weight_codes, self._weight_code_sums(weight_codes))
             out = acc * (scale_x * self.scale.reshape(-1))
         if self.bias is not None:
             out = out + self.bias
         return out.to(x.dtype)
+
+    def _weight_code_sums(self, weight_codes: torch.Tensor) -> torch.Tensor:
+        """
+        Per-row sums of the weight codes, kept until `qweight` changes (it is identified by its storage and its
+        in-place version counter, which loading and `set_codes` both advance).
+        """
+        key = (self.qweight.data_ptr(), self.qweight._version)
+        if getattr(self, "_code_sums_key", None) != key:
+            self._code_sums, self._code_sums_key = weight_code_sums(weight_codes), key
+        return self._code_sums
 
     def layout_entry(self) -> dict[str, Any]:
         """JSON description used to rebuild this module before loading weights."""

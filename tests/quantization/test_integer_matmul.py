@@ -37,3 +37,33 @@ def test_without_the_int8_kernel_the_float64_product_gives_the_same_result(monke
     monkeypatch.setattr(torch, "_int_mm", unavailable)
     assert torch.equal(activation_weight_product(codes_x, zp, weight), with_kernel)
     assert torch.equal(with_kernel, _reference(codes_x, zp, weight))
+
+
+def _dynamic_layer(seed):
+    from hf_compress.quantization import QuantizedLinear
+    from hf_compress.quantization.qscheme import QuantSpec
+
+    layer = QuantizedLinear(16, 8, True, QuantSpec(bits=8, granularity="per_channel"), 8, activation_bits="dynamic")
+    generator = torch.Generator().manual_seed(seed)
+    layer.set_codes(torch.randint(-128, 128, (8, 16), generator=generator))
+    layer.scale.copy_(torch.rand(8, 1, generator=generator) + 0.1)
+    return layer
+
+
+def _simulated(layer, x):
+    """The same layer computed by fake-quantizing its input and multiplying by the dequantized weight."""
+    from hf_compress.quantization.fake_quant import fake_quantize_dynamic_activation
+
+    return torch.nn.functional.linear(fake_quantize_dynamic_activation(x), layer.dequantized_weight(), layer.bias)
+
+
+def test_kept_code_sums_follow_new_codes_from_set_codes_and_load_state_dict():
+    layer, x = _dynamic_layer(0), torch.randn(3, 16)
+    with torch.no_grad():
+        first = layer(x)
+        assert torch.allclose(first, _simulated(layer, x), atol=1e-5)
+        layer.set_codes(-layer.codes())  # in place: the kept sums must be recomputed
+        assert torch.allclose(layer(x), _simulated(layer, x), atol=1e-5)
+        assert not torch.allclose(layer(x), first, atol=1e-3)
+        layer.load_state_dict(_dynamic_layer(1).state_dict())
+        assert torch.allclose(layer(x), _simulated(layer, x), atol=1e-5)
