@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quantization_sst2 import CACHE, THREADS, environment, interleaved_latency, write_json  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
+from hf_compress.export.onnx import materialize_quantized  # noqa: E402
 from hf_compress.quantization import QuantizedLinear  # noqa: E402
 
 
@@ -41,35 +42,24 @@ STUDENT_ONNX = os.path.join(CACHE, "suite", "paper80x2ep_kd_onnx", "model_int8.o
 REPEATS = {1: 30, 32: 5}
 
 
-def dequantized_copy(model: nn.Module) -> nn.Module:
-    """The model with every `QuantizedLinear` replaced by an `nn.Linear` holding its dequantized weight."""
+def with_quantized_layers(model: nn.Module, **attributes) -> nn.Module:
+    """A copy of `model` whose every `QuantizedLinear` has `attributes` set (a path switch, not new weights)."""
     model = copy.deepcopy(model)
-    for name, module in list(model.named_modules()):
+    for module in model.modules():
         if isinstance(module, QuantizedLinear):
-            linear = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
-            linear.weight.data.copy_(module.dequantized_weight())
-            if module.bias is not None:
-                linear.bias.data.copy_(module.bias.detach())
-            model.set_submodule(name, linear)
+            for name, value in attributes.items():
+                setattr(module, name, value)
     return model.eval()
 
 
 def generic_dequantization_copy(model: nn.Module) -> nn.Module:
     """The model with its quantized layers forced onto the general dequantization path."""
-    model = copy.deepcopy(model)
-    for module in model.modules():
-        if isinstance(module, QuantizedLinear):
-            module.dequantizes_in_place = lambda: False
-    return model.eval()
+    return with_quantized_layers(model, dequantizes_in_place=lambda: False)
 
 
 def dynamic_activations_copy(model: nn.Module) -> nn.Module:
     """The model with its quantized layers quantizing their inputs at run time, as the ONNX export does."""
-    model = copy.deepcopy(model)
-    for module in model.modules():
-        if isinstance(module, QuantizedLinear):
-            module.activation_bits = "dynamic"
-    return model.eval()
+    return with_quantized_layers(model, activation_bits="dynamic")
 
 
 def _missing_int8_kernel(*args, **kwargs):
@@ -106,7 +96,7 @@ def main() -> None:
         "teacher fp32 (PyTorch)": load_compressed(args.teacher).eval(),
         "student (PyTorch)": student,
         "student, general dequantization": generic_dequantization_copy(student),
-        "student dequantized to fp32 (PyTorch)": dequantized_copy(student),
+        "student dequantized to fp32 (PyTorch)": materialize_quantized(student)[0],
         "student + dynamic int8 inputs (PyTorch)": dynamic_activations_copy(student),
         "  the same, float64 product": WithoutInt8Kernel(dynamic_activations_copy(student)),
         "student int8 ONNX (ORT)": args.student_onnx,

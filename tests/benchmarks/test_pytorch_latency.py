@@ -2,12 +2,8 @@
 
 import torch
 
-from benchmarks.pytorch_int8_latency import (
-    WithoutInt8Kernel,
-    dequantized_copy,
-    dynamic_activations_copy,
-    generic_dequantization_copy,
-)
+from benchmarks.pytorch_int8_latency import WithoutInt8Kernel, dynamic_activations_copy, generic_dequantization_copy
+from hf_compress.export.onnx import materialize_quantized
 from hf_compress.quantization import QuantizationConfig, QuantizedLinear, convert_qat, quantize_
 from tests.pruning.tiny_models import tiny_bert
 
@@ -31,8 +27,8 @@ def test_every_pytorch_form_of_the_student_computes_the_same_logits(monkeypatch)
         reference = student(input_ids=ids).logits
         generic = generic_dequantization_copy(student)
         assert torch.equal(generic(input_ids=ids).logits, reference)
-        assert not any(isinstance(m, QuantizedLinear) for m in dequantized_copy(student).modules())
-        assert torch.allclose(dequantized_copy(student)(input_ids=ids).logits, reference, atol=1e-5)
+        assert not any(isinstance(m, QuantizedLinear) for m in materialize_quantized(student)[0].modules())
+        assert torch.allclose(materialize_quantized(student)[0](input_ids=ids).logits, reference, atol=1e-5)
         dynamic = dynamic_activations_copy(student)
         assert all(m.activation_bits == "dynamic" for m in dynamic.modules() if isinstance(m, QuantizedLinear))
         on_int8_gemm = dynamic(input_ids=ids).logits
