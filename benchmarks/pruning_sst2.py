@@ -144,8 +144,20 @@ def prune_depth_then_width(model, drop_layers: float, pruning: dict, calibration
         raise ValueError(
             f"drop_layers={drop_layers} alone removes {1 - left:.0%} of the FLOPs, more than {target:.0%}."
         )
-    width = PruningConfig(**{**pruning, "target_flops_reduction": 1 - (1 - target) / left})
-    return dropped, prune_(model, width, calibration_data=calibration)
+    return dropped, prune_(model, width_relative_to(pruning, left), calibration_data=calibration)
+
+
+def width_relative_to(pruning: dict, left: float) -> PruningConfig:
+    """
+    `pruning` for a model that keeps only `left` of the reference model's FLOPs, such that its
+    `target_flops_reduction` still holds relative to the reference.
+    """
+    target = pruning["target_flops_reduction"]
+    if left <= 1 - target:
+        raise ValueError(
+            f"target_flops_reduction={target}: the model already has only {left:.1%} of the reference FLOPs left."
+        )
+    return PruningConfig(**{**pruning, "target_flops_reduction": 1 - (1 - target) / left})
 
 
 def interleaved_latencies(models: dict) -> dict[str, dict]:

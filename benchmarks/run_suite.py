@@ -139,14 +139,15 @@ def recorded_distillation(run: dict) -> str | None:
 def run_identity(run: dict) -> tuple:
     """
     What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
-    batching, the layer-wise refit after pruning and the teacher (`teacher_fingerprint`: class, config, weights).
+    batching, the layer-wise refit after pruning, the teacher (`teacher_fingerprint`: class, config, weights) and
+    the variant a run starts from (`None` for the teacher).
     Runs recorded before the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning
     rate is unknown (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run
     without one.
     """
     return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
             run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")),
-            run.get("teacher"))  # fmt: skip
+            run.get("teacher"), run.get("start_from"))  # fmt: skip
 
 
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
@@ -165,13 +166,16 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
             recipe = {"key": variant.key, "seed": seed, "steps": plan.steps_for(variant), "distill": variant.distill,
                       "student_rows": settings["train_rows"], "distillation": distillation,
                       "learning_rate": variant.learning_rate, "sampling": plan.sampling,
-                      "refit": variant.refit, "teacher": settings.get("teacher_fingerprint")}  # fmt: skip
+                      "refit": variant.refit, "teacher": settings.get("teacher_fingerprint"),
+                      "start_from": variant.start_from}  # fmt: skip
             ident = run_identity(recipe)
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append({**done[ident], "reused": True})
                 continue
             builder = compress_torch_prune if variant.family == "baseline" else compress
             path, seconds = builder(variant, seed, plan)
+            if variant.start_from is not None:  # the whole compression: the source's and this stage's
+                seconds += next(r["compress_s"] for r in runs if r["key"] == variant.start_from and r["seed"] == seed)
             run = {**recipe, "label": variant.label, "family": variant.family, "order": variant.order,
                    "shrinks": variant.shrinks, "path": path, "compress_s": seconds}  # fmt: skip
             run.update(measure_model(path, teacher, settings["splits"]["validation"], settings["collator"]))

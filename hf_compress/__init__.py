@@ -14,7 +14,7 @@ from .distillation.trainer import DistillationTrainer
 from .export import check_onnx_export, export_onnx
 from .hub import push_compressed
 from .pruning import PruningCallback, PruningConfig, prune_, register_pruning_method, shrink_model
-from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, prepare_qat, quantize_
+from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, dequantize_, prepare_qat, quantize_
 from .recipes import RecipeError, load_recipe, run_recipe
 from .serialization import load_compressed, save_compressed
 from .version import __version__
@@ -35,6 +35,7 @@ __all__ = [
     "compression_report",
     "convert_qat",
     "count_flops",
+    "dequantize_",
     "export_onnx",
     "load_compressed",
     "load_recipe",

@@ -18,6 +18,8 @@ from hf_compress import (
     PruningConfig,
     QuantizationCallback,
     QuantizationConfig,
+    count_flops,
+    load_compressed,
     prune_,
     quantize_,
     refit_to_teacher_,
@@ -25,7 +27,7 @@ from hf_compress import (
 )
 from hf_compress.export.onnx import materialize_quantized
 
-from ..pruning_sst2 import prune_depth_then_width
+from ..pruning_sst2 import prune_depth_then_width, width_relative_to
 from .variants import BEFORE, Variant
 
 
@@ -156,6 +158,29 @@ def callbacks_for(variant: Variant, steps: int) -> list:
     return callbacks
 
 
+def student_dir(plan: TrainingPlan, key: str, seed: int) -> str:
+    """Where `compress` saves the student of variant `key` for `seed`."""
+    return os.path.join(plan.work, f"{key}_seed{seed}")
+
+
+def starting_model(variant: Variant, seed: int, plan: TrainingPlan) -> nn.Module:
+    """A fresh copy of the teacher, or the dequantized student of `variant.start_from` for the same seed."""
+    if variant.start_from is None:
+        return AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
+    source = student_dir(plan, variant.start_from, seed)
+    if not os.path.isdir(source):
+        raise FileNotFoundError(f"{variant.key} starts from {variant.start_from} (seed {seed}): {source} is missing.")
+    model = load_compressed(source)
+    model.dequantize()
+    return model.train()
+
+
+def flops_left(model: nn.Module, plan: TrainingPlan) -> float:
+    """The fraction of the teacher's FLOPs (sequence length 64) that `model` still has."""
+    teacher = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
+    return count_flops(model, sequence_length=64).total_macs / count_flops(teacher, sequence_length=64).total_macs
+
+
 def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, float]:
     """
     Build, train and save one variant.
@@ -165,13 +190,15 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     """
     start = time.time()
     torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
+    model = starting_model(variant, seed, plan)
     if variant.order == "qpd":
         model = snap_to_quantization_grid(model, variant.quantization)
     if variant.pruning is not None and variant.prune_when == BEFORE:
         config = PruningConfig(**variant.pruning)
         calibration = plan.calibration_data() if config.method != "magnitude" or variant.drop_layers else None
-        if variant.drop_layers:
+        if variant.start_from is not None:
+            prune_(model, width_relative_to(variant.pruning, flops_left(model, plan)), calibration_data=calibration)
+        elif variant.drop_layers:
             prune_depth_then_width(model, variant.drop_layers, variant.pruning, calibration)
         else:
             prune_(model, config, calibration_data=calibration)
@@ -196,7 +223,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     else:
         trainer = Trainer(**common)
     trainer.train()
-    save_dir = os.path.join(plan.work, f"{variant.key}_seed{seed}")
+    save_dir = student_dir(plan, variant.key, seed)
     shutil.rmtree(save_dir, ignore_errors=True)
     save_compressed(trainer.model, save_dir)
     shutil.rmtree(run_dir, ignore_errors=True)

@@ -53,6 +53,10 @@ class Variant:
         drop_layers (`float`): fraction of the transformer blocks removed first (`structure="layers"`, greedy on
             the calibration loss); `pruning`'s `target_flops_reduction` stays relative to the teacher.
         steps_factor (`int`): the variant trains `steps_factor x` the suite's steps per student.
+        start_from (`str`, *optional*): key of the variant whose student (same seed) this one starts from instead
+            of the teacher: that compressed model is dequantized, pruned further (`pruning`'s
+            `target_flops_reduction` stays relative to the teacher), quantized and trained again. The runs of the
+            source variant come first, and its compression time counts in this one's.
         in_full_suite (`bool`): trained by a full run without `--variants`. `False` for the longest recipes, which
             would push the full run past its 3-hour budget: they run when named (and in every `--quick` run).
     """
@@ -72,6 +76,7 @@ class Variant:
     drop_layers: float = 0.0
     steps_factor: int = 1
     in_full_suite: bool = True
+    start_from: str | None = None
 
     def steps(self, base_steps: int) -> int:
         """Optimizer steps of this variant when the suite gives `base_steps` per student."""
@@ -180,6 +185,16 @@ def all_variants() -> list[Variant]:
         in_full_suite=False,
         baseline_lr=LONG_LEARNING_RATE,
     )
+    # the 90% stretch in two stages: the 2-epoch -80% students pruned on to -90% and trained 1 more epoch (each
+    # side from its own -80% student: KD from the distilled one, labels only from the labels-only one at lr 1e-4)
+    stage = {"pruning": structured(0.9), "shrinks": True, "steps_factor": 21, "in_full_suite": False}
+    variants += [
+        Variant("paper90from80_kd", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +1 epoch + KD", "paper",
+                True, start_from="paper80x2ep_kd", **stage),
+        Variant("paper90from80_nokd_lr1e-4", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +1 epoch, no KD, "
+                "lr 1e-4", "paper", False, start_from="paper80x2ep_nokd_lr1e-4", learning_rate=LONG_LEARNING_RATE,
+                **stage),
+    ]  # fmt: skip
     variants.append(
         Variant(
             "depth80long_kd",
@@ -239,13 +254,24 @@ def all_variants() -> list[Variant]:
 def select(keys: list[str] | None, quick: bool = False) -> list[Variant]:
     """
     The variants named by `keys`; when `None`, every variant for a `quick` run and those `in_full_suite` otherwise.
-    Unknown keys raise a `ValueError` listing the allowed ones.
+    The variants they start from come with them, first. Unknown keys raise a `ValueError` listing the allowed ones.
     """
     variants = all_variants()
-    if keys is None:
-        return [v for v in variants if quick or v.in_full_suite]
     known = {v.key: v for v in variants}
+    if keys is None:
+        return with_sources([v for v in variants if quick or v.in_full_suite], known)
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise ValueError(f"--variants: unknown {unknown}; allowed values: {sorted(known)}.")
-    return [known[k] for k in keys]
+    return with_sources([known[k] for k in keys], known)
+
+
+def with_sources(chosen: list[Variant], known: dict[str, Variant]) -> list[Variant]:
+    """`chosen`, with the variants they `start_from` added before them (each once, in first-needed order)."""
+    ordered = []
+    for variant in chosen:
+        chain = [variant]
+        while chain[-1].start_from is not None:
+            chain.append(known[chain[-1].start_from])
+        ordered += [v for v in reversed(chain) if v not in ordered]
+    return ordered

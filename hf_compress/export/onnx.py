@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..quantization.convert import set_submodule
+from ..quantization.dequantize import dequantize_layers_
 from ..quantization.quantized_linear import QuantizedLinear
 from .deps import require
 
@@ -24,16 +24,7 @@ def materialize_quantized(model: nn.Module) -> tuple[nn.Module, list[str]]:
         `(model_copy, names)`: the copy and the names of the layers that were quantized.
     """
     model = copy.deepcopy(model).eval()
-    names = []
-    for name, module in list(model.named_modules()):
-        if isinstance(module, QuantizedLinear):
-            linear = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
-            with torch.no_grad():
-                linear.weight.copy_(module.dequantized_weight())
-                if module.bias is not None:
-                    linear.bias.copy_(module.bias)
-            set_submodule(model, name, linear)
-            names.append(name)
+    names = dequantize_layers_(model)
     return model, names
 
 

@@ -5,6 +5,7 @@ from . import layout as _layout  # noqa: F401  (registers the "quantized_modules
 from .api import convert_qat, quantize_
 from .callback import QuantizationCallback
 from .config import QuantizationConfig
+from .dequantize import dequantize_
 from .prepare import prepare_qat
 from .qat_linear import QATLinear
 from .quantized_linear import QuantizedLinear
@@ -18,6 +19,7 @@ __all__ = [
     "QuantizedLinear",
     "SharedWeightLinear",
     "convert_qat",
+    "dequantize_",
     "prepare_qat",
     "quantize_",
 ]

@@ -54,6 +54,12 @@ class HfCompressQuantizer(HfQuantizer):
     def _process_model_after_weight_loading(self, model, **kwargs):
         return model
 
+    def _dequantize(self, model, dtype=None):
+        from ..quantization.dequantize import dequantize_layers_  # lazy: quantization imports serialization
+
+        dequantize_layers_(model, dtype)
+        return model
+
     def is_serializable(self, safe_serialization=None) -> bool:
         return True
 

@@ -118,13 +118,43 @@ def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
     assert not any(name.endswith("weight_orig") for name, _ in model.named_parameters())
 
 
+def test_a_two_stage_variant_brings_its_source_first_and_goes_on_from_that_student(plan, tmp_path):
+    keys = [v.key for v in select(["paper90from80_kd", "paper90from80_nokd_lr1e-4"])]
+    assert keys == ["paper80x2ep_kd", "paper90from80_kd", "paper80x2ep_nokd_lr1e-4", "paper90from80_nokd_lr1e-4"]
+    quick = [v.key for v in select(None, quick=True)]
+    assert quick.index("paper80x2ep_kd") < quick.index("paper90from80_kd")
+    source, stage = select(["paper90from80_kd"])
+    # 8 heads and 256 neurons per block, so that -90% is reachable (the 4-head default stops at -83%)
+    tiny_bert(num_attention_heads=8, intermediate_size=256).save_pretrained(tmp_path / "teacher")
+    short = dataclasses.replace(plan, teacher_path=str(tmp_path / "teacher"), work=str(tmp_path), steps=1)
+    with pytest.raises(FileNotFoundError, match="starts from paper80x2ep_kd"):
+        compress(stage, 0, short)  # no source student yet
+
+    source_path, _ = compress(source, 0, short)
+    path, _ = compress(stage, 0, short)
+    model, start, teacher = (load_compressed(p) for p in (path, source_path, short.teacher_path))
+    macs = {name: count_flops(m, sequence_length=64).total_macs for name, m in
+            (("stage", model), ("source", start), ("teacher", teacher))}  # fmt: skip
+    assert 0.75 <= 1 - macs["source"] / macs["teacher"] <= 0.85
+    assert 0.88 <= 1 - macs["stage"] / macs["teacher"] <= 0.92  # -90% of the teacher, not of the -80% student
+    assert encoder_weights(model) and all(m.spec.bits == 8 for m in encoder_weights(model).values())
+    # it starts from the source student itself (float weights computing the same logits), not from the teacher
+    from benchmarks.suite.compress import starting_model
+
+    begin, ids = starting_model(stage, 0, short), torch.randint(5, 100, (2, 16))
+    assert begin.training and not any(hasattr(m, "dequantized_weight") for m in begin.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(begin.eval()(input_ids=ids).logits, start(input_ids=ids).logits, atol=1e-5, rtol=0)
+
+
 def test_side_run_variants_are_left_out_of_the_full_run_only():
     full = {v.key for v in select(None)}
     quick = {v.key for v in select(None, quick=True)}
     (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd",
-            "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4"}  # fmt: skip
+            "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
+            "paper90from80_kd", "paper90from80_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
