@@ -464,6 +464,7 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
         "random",
         None,
         None,  # nor which teacher
+        None,  # nor a source variant to start from
     )
     (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
