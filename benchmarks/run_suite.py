@@ -306,7 +306,7 @@ def main() -> None:
     total_s = time.time() - wall
     teacher_train_s = teacher_train_seconds(teacher_path)
     fresh_run_s = fresh_run_seconds(total_s, runs, teacher_train_s if teacher_was_cached else 0.0)
-    targets = check_targets(rows, teacher_row, fresh_run_s, args.quick)
+    targets = check_targets(rows, teacher_row, fresh_run_s, args.quick, whole=args.variants is None)
 
     output_dir = args.output_dir or results_dir(settings["work"], args.quick, args.variants)
     json_path = os.path.join(output_dir, "suite_sst2.json")
