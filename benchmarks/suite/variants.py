@@ -116,6 +116,21 @@ def _both(key: str, label: str, family: str, baseline_lr: float | None = None, *
     return variants
 
 
+def _from_80_to_90(key: str, length: str, steps_factor: int) -> list[Variant]:
+    """
+    The two-stage -90% pair: each side starts from its own 2-epoch -80% student (KD from the distilled one, labels
+    only from the labels-only one at lr 1e-4), is pruned on to -90% of the teacher's FLOPs and trains `steps_factor`
+    x the suite's steps. Named runs only.
+    """
+    stage = {"pruning": structured(0.9), "shrinks": True, "steps_factor": steps_factor, "in_full_suite": False}
+    label = f"heads+neurons -80% (2 epochs) then -90% FLOPs + int8, {length}"
+    return [
+        Variant(f"{key}_kd", f"{label} + KD", "paper", True, start_from="paper80x2ep_kd", **stage),
+        Variant(f"{key}_nokd_lr1e-4", f"{label}, no KD, lr 1e-4", "paper", False,
+                start_from="paper80x2ep_nokd_lr1e-4", learning_rate=LONG_LEARNING_RATE, **stage),
+    ]  # fmt: skip
+
+
 def all_variants() -> list[Variant]:
     """Every variant of the suite, distilled and not distilled."""
     variants = []
@@ -187,24 +202,10 @@ def all_variants() -> list[Variant]:
     )
     # the 90% stretch in two stages: the 2-epoch -80% students pruned on to -90% and trained 1 more epoch (each
     # side from its own -80% student: KD from the distilled one, labels only from the labels-only one at lr 1e-4)
-    stage = {"pruning": structured(0.9), "shrinks": True, "steps_factor": 21, "in_full_suite": False}
-    variants += [
-        Variant("paper90from80_kd", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +1 epoch + KD", "paper",
-                True, start_from="paper80x2ep_kd", **stage),
-        Variant("paper90from80_nokd_lr1e-4", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +1 epoch, no KD, "
-                "lr 1e-4", "paper", False, start_from="paper80x2ep_nokd_lr1e-4", learning_rate=LONG_LEARNING_RATE,
-                **stage),
-    ]  # fmt: skip
+    variants += _from_80_to_90("paper90from80", "+1 epoch", steps_factor=21)
     # the same two stages with the second one trained 2 epochs instead of 1 (the -80% students gained 1.2 pt from 0.76
     # to 2 epochs); a named run: 3 seeds of the KD side took 45.9 min on 2 cores, the -80% students reused
-    stage2 = {**stage, "steps_factor": 42}
-    variants += [
-        Variant("paper90from80x2ep_kd", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +2 epochs + KD",
-                "paper", True, start_from="paper80x2ep_kd", **stage2),
-        Variant("paper90from80x2ep_nokd_lr1e-4", "heads+neurons -80% (2 epochs) then -90% FLOPs + int8, +2 epochs, "
-                "no KD, lr 1e-4", "paper", False, start_from="paper80x2ep_nokd_lr1e-4",
-                learning_rate=LONG_LEARNING_RATE, **stage2),
-    ]  # fmt: skip
+    variants += _from_80_to_90("paper90from80x2ep", "+2 epochs", steps_factor=42)
     variants.append(
         Variant(
             "depth80long_kd",
