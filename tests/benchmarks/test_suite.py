@@ -123,6 +123,8 @@ def test_a_two_stage_variant_brings_its_source_first_and_goes_on_from_that_stude
     assert keys == ["paper80x2ep_kd", "paper90from80_kd", "paper80x2ep_nokd_lr1e-4", "paper90from80_nokd_lr1e-4"]
     quick = [v.key for v in select(None, quick=True)]
     assert quick.index("paper80x2ep_kd") < quick.index("paper90from80_kd")
+    three = [v.key for v in select(["paper90from85_kd"])]
+    assert three == ["paper80x2ep_kd", "paper85from80_kd", "paper90from85_kd"]  # a chain comes whole, in order
     source, stage = select(["paper90from80_kd"])
     # 8 heads and 256 neurons per block, so that -90% is reachable (the 4-head default stops at -83%)
     tiny_bert(num_attention_heads=8, intermediate_size=256).save_pretrained(tmp_path / "teacher")
@@ -155,7 +157,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
-            "paper90from80x2ep_nokd_lr1e-4"}  # fmt: skip
+            "paper90from80x2ep_nokd_lr1e-4", "paper85from80_kd", "paper85from80_nokd_lr1e-4", "paper90from85_kd",
+            "paper90from85_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
