@@ -39,6 +39,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
+from benchmarks.suite.named_runs import named_run_targets  # noqa: E402
 from benchmarks.suite.report import (  # noqa: E402
     LATENCY_METHOD,
     aggregate,
@@ -230,8 +231,9 @@ def fresh_run_seconds(total_s: float, runs: list[dict], cached_teacher_s: float 
 
 def write_report(payload: dict, output_dir: str, md_path: str) -> dict[str, str]:
     """
-    Plots + `BENCHMARKS.md`; the top-level one gets `benchmarks/suite/NOTES.md`, the current findings, appended (a
-    side run's or an archived run's report is only its own numbers).
+    Plots + `BENCHMARKS.md`; the top-level one also lists the targets that only named runs of the same teacher
+    measured, and gets `benchmarks/suite/NOTES.md`, the current findings, appended (a side run's or an archived run's
+    report is only its own numbers).
     """
     with_notes = os.path.abspath(md_path) == os.path.join(REPO, "BENCHMARKS.md")
     plots = plot(payload["rows"], payload["teacher"], os.path.join(output_dir, "plots"))
@@ -240,8 +242,9 @@ def write_report(payload: dict, output_dir: str, md_path: str) -> dict[str, str]
     if with_notes and os.path.isfile(notes_path):
         with open(notes_path, encoding="utf-8") as handle:
             notes = handle.read()
+    named = named_run_targets(os.path.join(REPO, "benchmarks", "results"), payload) if with_notes else []
     with open(md_path, "w", encoding="utf-8") as handle:
-        handle.write(markdown(payload, plots, os.path.dirname(os.path.abspath(md_path)), notes))
+        handle.write(markdown(payload, plots, os.path.dirname(os.path.abspath(md_path)), notes, named))
     return plots
 
 

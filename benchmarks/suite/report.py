@@ -3,6 +3,8 @@
 import os
 import statistics
 
+from .named_runs import named_runs_markdown
+
 
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
@@ -208,8 +210,13 @@ def rounds_text(rounds: int) -> str:
     )
 
 
-def markdown(payload: dict, plot_paths: dict[str, str], root: str, notes: str = "") -> str:
-    """`BENCHMARKS.md`: how it was run, the targets, the main table, the order ablation and the plots."""
+def markdown(
+    payload: dict, plot_paths: dict[str, str], root: str, notes: str = "", named_runs: list[dict] | None = None
+) -> str:
+    """
+    `BENCHMARKS.md`: how it was run, the targets, the main table, the order ablation, the export check, the targets
+    of `named_runs` (`named_runs.named_run_targets`, linked relative to `root`) and the plots.
+    """
     teacher, rows, env = payload["teacher"], payload["rows"], payload["environment"]
     reused = []
     if payload.get("reused_runs"):
@@ -301,6 +308,7 @@ def markdown(payload: dict, plot_paths: dict[str, str], root: str, notes: str = 
                   "| model | ONNX acc % | argmax agreement | max abs logit diff |", "|---|---|---|---|"]  # fmt: skip
         lines += [f"| {r['label']} | {100 * r['onnx_accuracy']:.2f} | {r['argmax_agreement']:.4f} | "
                   f"{r['max_abs_logit_diff']:.4f} |" for r in exported]  # fmt: skip
+    lines += named_runs_markdown(named_runs or [], root)
     lines += ["", "## Plots", ""]
     lines += [f"![{name}]({os.path.relpath(path, root)})" for name, path in plot_paths.items()]
     if notes:

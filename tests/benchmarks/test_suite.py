@@ -1,6 +1,7 @@
 """The benchmark suite's pieces: every variant family builds a valid compressed model; the report does its sums."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -444,12 +445,22 @@ def test_only_the_top_level_report_gets_the_findings_appended(tmp_path, monkeypa
     monkeypatch.setattr(run_suite, "REPO", str(tmp_path))
     runs = [run("paper80_kd", 0, 0.84), run("paper80_nokd", 0, 0.8, distill=False)]
     rows = aggregate(runs, TEACHER, {})
-    payload = report_payload(rows)
+    payload = report_payload(rows, settings={"teacher_fingerprint": "abc"})
+    named = tmp_path / "benchmarks" / "results" / "paper90from85_kd"
+    named.mkdir(parents=True)
+    (named / "suite_sst2.json").write_text(json.dumps({
+        "command": "python benchmarks/run_suite.py --variants paper90from85_kd", "date": "2026-11-28",
+        "settings": {"teacher_fingerprint": "abc"}, "targets": [{"target": "stretch", "passed": True, "measured": "m"}],
+    }))  # fmt: skip
     side = tmp_path / "benchmarks" / "results" / "suite_rows12000"
     run_suite.write_report(payload, str(side), str(side / "BENCHMARKS.md"))
     run_suite.write_report(payload, str(side), str(tmp_path / "BENCHMARKS.md"))
     assert "current findings" not in (side / "BENCHMARKS.md").read_text()
-    assert (tmp_path / "BENCHMARKS.md").read_text().rstrip().endswith("current findings")
+    assert "named runs" not in (side / "BENCHMARKS.md").read_text()
+    top = (tmp_path / "BENCHMARKS.md").read_text()
+    assert top.rstrip().endswith("current findings")
+    assert "| stretch | PASS | m | `python benchmarks/run_suite.py --variants paper90from85_kd`" in top
+    assert "(benchmarks/results/paper90from85_kd/BENCHMARKS.md)" in top
 
 
 def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_recipe(tmp_path, monkeypatch):
