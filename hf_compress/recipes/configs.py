@@ -42,8 +42,11 @@ def build_config(cls: type, data: Any, path: str):
         raise RecipeError(join_path(path, match.group(1)) if match else path, message) from None
 
 
-def build_stage_configs(stage: dict[str, Any], path: str) -> dict[str, Any]:
-    """The `pruning` (a list), `quantization` and `distillation` configs of one stage."""
+def build_stage_configs(stage: dict[str, Any], path: str, prune_before_training: bool = False) -> dict[str, Any]:
+    """
+    The `pruning` (a list), `quantization` and `distillation` configs of one stage. Shrinking structured pruning and
+    QAT may share a stage only when the pruning happens `prune_before_training` (QAT then wraps the shrunk layers).
+    """
     pruning = stage.get("pruning")
     if isinstance(pruning, dict):
         pruning_configs = [build_config(PruningConfig, pruning, join_path(path, "pruning"))]
@@ -63,14 +66,37 @@ def build_stage_configs(stage: dict[str, Any], path: str) -> dict[str, Any]:
         if distillation is None
         else build_config(DistillationConfig, distillation, join_path(path, "distillation")),
     }
+    if prune_before_training:
+        check_prunable_before_training(pruning_configs, path)
     quant = out["quantization"]
-    if quant is not None and quant.mode == "qat":
+    if quant is not None and quant.mode == "qat" and not prune_before_training:
         for i, config in enumerate(pruning_configs):
             if config.is_structured and config.shrink:
                 raise RecipeError(
                     join_path(path, "pruning") if len(pruning_configs) == 1 else f"{path}.pruning[{i}]",
                     f"structure={config.structure!r} with shrink=true and quantization mode 'qat' in the same stage: "
                     "fake-quantized layers cannot be shrunk, so the pruned units would only be masked. Put the "
-                    "quantization in the next stage (prune, then quantize), or set shrink: false",
+                    "quantization in the next stage (prune, then quantize), prune first with prune_before_training: true, or set "
+                    "shrink: false",
                 )
     return out
+
+
+def check_prunable_before_training(pruning_configs: list, path: str) -> None:
+    """
+    `prune_before_training` prunes once and trains what is left, so only pruning that removes units qualifies:
+    zeroed weights (unstructured, N:M, or structured without shrinking) would grow back during the stage's training.
+    """
+    key = join_path(path, "prune_before_training")
+    if not pruning_configs:
+        raise RecipeError(key, "is true but the stage has no pruning; add a pruning mapping or remove the key")
+    for config in pruning_configs:
+        if config.structure == "layers":
+            continue
+        if not (config.is_structured and config.shrink):
+            raise RecipeError(
+                key,
+                f"structure={config.structure!r}, shrink={config.shrink}: pruning before training must remove units "
+                "(heads, neurons, channels, layers, with shrink: true); zeroed weights would grow back while the stage "
+                "trains. For unstructured or N:M sparsity, drop prune_before_training and use schedule: oneshot",
+            )

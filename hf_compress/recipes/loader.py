@@ -23,6 +23,7 @@ class Stage:
     quantization: Any = None
     distillation: Any = None
     training: dict[str, Any] = field(default_factory=dict)
+    prune_before_training: bool = False
 
 
 @dataclass
@@ -102,10 +103,11 @@ def validate_recipe(data: dict[str, Any], base_dir: str = ".", default_name: str
     for i, raw in enumerate(root["stages"]):
         path = join_path("stages", i)
         stage = check_mapping(raw, STAGE, path)
-        configs = build_stage_configs(stage, path)
+        configs = build_stage_configs(stage, path, stage["prune_before_training"])
         training = {**shared, **check_training_section(stage["training"], join_path(path, "training"))}
         dry_run_training_args(training, join_path(path, "training"))
-        stages.append(Stage(name=stage["name"] or f"stage{i}", training=training, **configs))
+        stages.append(Stage(name=stage["name"] or f"stage{i}", training=training,
+                            prune_before_training=stage["prune_before_training"], **configs))  # fmt: skip
     if teacher["source"] == "finetune":
         dry_run_training_args({**shared, **teacher["training"]}, "teacher.training")
     evaluation = check_mapping(root["evaluation"], EVALUATION, "evaluation")

@@ -138,6 +138,11 @@ STAGE = {
     "quantization": Field(("dict", "null"), help="a QuantizationConfig mapping"),
     "distillation": Field(("dict", "null"), help="a DistillationConfig mapping (distil from the teacher)"),
     "training": Field(("dict", "null"), dict, help="TrainingArguments overrides for this stage"),
+    "prune_before_training": Field(
+        ("bool",),
+        False,
+        help="prune once with prune_ before this stage trains (calibrated, units removed) instead of during training",
+    ),
 }
 
 EVALUATION = {

@@ -61,11 +61,18 @@ def calibration_batches(ctx: TrainContext, batches: int = 16, batch_size: int = 
     return DataLoader(rows, batch_size=batch_size, collate_fn=ctx.collator)
 
 
+def prunes_before_training(stage: Stage, config) -> bool:
+    """Whether `config` of `stage` is applied once by `prune_` before the stage trains (else by a callback)."""
+    return stage.prune_before_training or config.structure == "layers"
+
+
 def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, teacher: nn.Module | None) -> dict:
     """
     Train `model` in place for one stage: pruning callbacks first, then quantization (prune-then-quantize order).
-    `structure: layers` pruning happens before the stage's training (`prune_`, calibrated on 16 training batches
-    unless `method: magnitude`), since blocks cannot leave a model the optimizer already holds.
+    `structure: layers` pruning, and all of a stage's pruning with `prune_before_training: true`, happens once before
+    the stage's training (`prune_`, calibrated on 16 training batches unless `method: magnitude`; units physically
+    removed): the paper's prune -> quantize -> distill. A model that an earlier stage converted to int8 is
+    dequantized first (`dequantize_`: exact float weights, pruned sizes kept) so that it can be pruned again.
 
     Returns:
         `dict`: the stage's log summary (`name`, `steps`, `train_loss`).
@@ -73,10 +80,14 @@ def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, tea
     from ..pruning.callback import PruningCallback
     from ..pruning.oneshot import prune_
     from ..quantization.callback import QuantizationCallback
+    from ..quantization.dequantize import dequantize_
 
-    for config in [c for c in stage.pruning if c.structure == "layers"]:
+    before = [config for config in stage.pruning if prunes_before_training(stage, config)]
+    if before:
+        dequantize_(model)
+    for config in before:
         prune_(model, config, calibration_batches(ctx) if config.method != "magnitude" else None)
-    callbacks = [PruningCallback(config) for config in stage.pruning if config.structure != "layers"]
+    callbacks = [PruningCallback(config) for config in stage.pruning if not prunes_before_training(stage, config)]
     if stage.quantization is not None:
         callbacks.append(QuantizationCallback(stage.quantization))
     args = training_args(ctx, f"stage{index}-{stage.name}", stage.training)

@@ -103,6 +103,30 @@ def test_a_stage_can_drop_blocks_before_it_trains(tmp_path):
     assert result.report["ratios"]["flops"] < 0.5
 
 
+def test_stages_can_prune_before_training_and_prune_an_int8_stage_again(tmp_path):
+    # the paper's order per stage (prune once, then QAT + distillation), and a second stage that prunes the int8
+    # model the first one converted: it is dequantized, pruned further and quantized again
+    qat, kd = {"bits": 8}, {"alpha": 0.5, "hidden_loss_weight": 1.0}
+    stages = [
+        {"prune_before_training": True, "quantization": qat, "distillation": kd, "training": {"max_steps": 2},
+         "pruning": [{"structure": "heads", "method": "taylor", "target_sparsity": 0.5},
+                     {"structure": "neurons", "method": "taylor", "target_sparsity": 0.5}]},
+        {"prune_before_training": True, "quantization": qat, "distillation": kd, "training": {"max_steps": 2},
+         "pruning": {"structure": "neurons", "method": "taylor", "target_sparsity": 0.5}},
+    ]  # fmt: skip
+    recipe = tiny_text_recipe(tmp_path, stages)
+    result = run_recipe(recipe, log=lambda line: None)
+    model = load_compressed(result.output_dir)
+    for layer in model.bert.encoder.layer:  # 2 of 4 heads (head_dim 8); 64 -> 32 -> 16 FFN neurons
+        assert layer.attention.self.query.out_features == 16
+        assert layer.intermediate.dense.out_features == 16
+        assert layer.intermediate.dense.spec.bits == 8  # int8 again after the second stage's QAT
+    assert [s["steps"] for s in result.report["stages"]][-2:] == [2, 2]
+    batch = {"input_ids": torch.tensor([[2, 5, 9, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+    with torch.no_grad():
+        assert torch.equal(model(**batch).logits, result.model.eval()(**batch).logits)
+
+
 def test_shipped_causal_lm_recipe_runs(tmp_path):
     overrides = [("output_dir", str(tmp_path / "llama")), ("dataset.max_train_samples", "64"),
                  ("dataset.max_eval_samples", "16"), ("dataset.block_size", "16"), ("teacher.training.max_steps", "2"),

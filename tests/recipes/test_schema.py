@@ -12,10 +12,11 @@ def _set(data, dotted, value):
     target = data
     for key in keys[:-1]:
         target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
+    last = int(keys[-1]) if isinstance(target, list) else keys[-1]
     if value is _DELETE:
-        del target[keys[-1]]
+        del target[last]
     else:
-        target[keys[-1]] = value
+        target[last] = value
 
 
 _DELETE = object()
@@ -50,6 +51,15 @@ CASES = [
     ("distillation-bad-alpha", "stages.0.distillation.alpha", 2, "stages[0].distillation.alpha", "out of range"),
     ("qat-with-shrink", "stages.0.quantization", {"bits": 8}, "stages[0].pruning", "fake-quantized layers cannot"),
     ("empty-stages", "stages", [], "stages", "needs at least one stage"),
+    ("before-not-bool", "stages.0.prune_before_training", "yes", "stages[0].prune_before_training", "expected bool"),
+    ("before-without-pruning", "stages.1.prune_before_training", True, "stages[1].prune_before_training",
+     "the stage has no pruning"),
+    ("before-unstructured", "stages.0", {"pruning": {"structure": "unstructured", "target_sparsity": 0.5},
+                                         "prune_before_training": True},
+     "stages[0].prune_before_training", "zeroed weights would grow back"),
+    ("before-masked-only", "stages.0", {"pruning": {"structure": "neurons", "target_sparsity": 0.5, "shrink": False},
+                                        "prune_before_training": True},
+     "stages[0].prune_before_training", "shrink=False"),
 ]  # fmt: skip
 
 
