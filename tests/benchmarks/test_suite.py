@@ -175,6 +175,7 @@ def test_quick_runs_cap_the_long_recipes_steps(tmp_path):
     (long,) = select(["paper90x2ep_kd"])
     assert capped.steps_for(short) == QUICK["steps"] and capped.steps_for(long) == QUICK["max_steps"] < 42 * 4
     assert full.steps_for(long) == 4200 and full.steps_for(short) == 100
+    assert QUICK["calibration_batches"] < 16 and "calibration_batches" not in FULL  # the full run ranks on 16
 
 
 def test_unknown_variant_names_the_allowed_ones():
@@ -487,6 +488,7 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
         None,
         None,  # nor which teacher
         None,  # nor a source variant to start from
+        16,  # they were calibrated on 16 batches
     )
     (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
@@ -525,6 +527,9 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     settings["teacher_fingerprint"] = "another teacher"  # same recipe, distilled from other weights: retrained
     assert "reused" not in run(refit, plan) and len(trained) == 6
     assert run(refit, plan)["reused"] and len(trained) == 6
+    fewer_batches = dataclasses.replace(plan, calibration_batches=4)  # units ranked on other data: retrained
+    assert "reused" not in run(refit, fewer_batches) and len(trained) == 7
+    assert run(refit, fewer_batches)["reused"] and len(trained) == 7
 
 
 def test_the_teachers_new_classification_head_is_drawn_from_its_seed():
