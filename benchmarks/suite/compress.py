@@ -26,6 +26,7 @@ from hf_compress import (
     save_compressed,
 )
 from hf_compress.export.onnx import materialize_quantized
+from hf_compress.utils.batching import length_bucketed_order
 
 from ..pruning_sst2 import prune_depth_then_width, width_relative_to
 from .variants import BEFORE, Variant
@@ -92,23 +93,6 @@ class TrainingPlan:
     def calibration_data(self) -> DataLoader:
         rows = Subset(self.train_dataset, range(min(len(self.train_dataset), BATCH_SIZE * self.calibration_batches)))
         return DataLoader(rows, batch_size=BATCH_SIZE, collate_fn=self.collator)
-
-
-def length_bucketed_order(lengths: list[int], batch_size: int, seed: int, bucket_batches: int = 50) -> list[int]:
-    """
-    Row indices for a sequential sampler: rows shuffled, cut into buckets of `bucket_batches` batches, sorted by
-    length within a bucket and cut into batches, and then the batches of all buckets shuffled. Every batch holds rows
-    of similar length (as with `group_by_length`) but the lengths no longer sweep from long to short within each
-    bucket. A bucket's last, incomplete batch is dropped (fewer than `batch_size` rows per bucket).
-    """
-    generator = torch.Generator().manual_seed(seed)
-    shuffled = torch.randperm(len(lengths), generator=generator).tolist()
-    size = batch_size * bucket_batches
-    batches = []
-    for start in range(0, len(shuffled), size):
-        bucket = sorted(shuffled[start : start + size], key=lengths.__getitem__)
-        batches += [bucket[i : i + batch_size] for i in range(0, len(bucket) - batch_size + 1, batch_size)]
-    return [row for index in torch.randperm(len(batches), generator=generator).tolist() for row in batches[index]]
 
 
 def training_args(

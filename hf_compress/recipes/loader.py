@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from ..utils.batching import LENGTH_BUCKETS
 from .configs import build_stage_configs
 from .errors import RecipeError, join_path
 from .schema import DATASET, EVALUATION, MODEL, ROOT, STAGE, TEACHER, check_mapping
@@ -110,6 +111,7 @@ def validate_recipe(data: dict[str, Any], base_dir: str = ".", default_name: str
                             prune_before_training=stage["prune_before_training"], **configs))  # fmt: skip
     if teacher["source"] == "finetune":
         dry_run_training_args({**shared, **teacher["training"]}, "teacher.training")
+    check_length_buckets(root, shared, teacher, stages)
     evaluation = check_mapping(root["evaluation"], EVALUATION, "evaluation")
     return Recipe(
         name=name,
@@ -126,6 +128,21 @@ def validate_recipe(data: dict[str, Any], base_dir: str = ".", default_name: str
         data=data,
         description=root["description"],
     )
+
+
+def check_length_buckets(root: dict[str, Any], shared: dict, teacher: dict, stages: list) -> None:
+    """`train_sampling_strategy: length_buckets` measures token sequences: image recipes cannot use it."""
+    if root["task"] != "image-classification":
+        return
+    sections = [("training", shared), ("teacher.training", teacher.get("training") or {})]
+    sections += [(join_path(join_path("stages", i), "training"), stage.training) for i, stage in enumerate(stages)]
+    for path, section in sections:
+        if section.get("train_sampling_strategy") == LENGTH_BUCKETS:
+            raise RecipeError(
+                join_path(path, "train_sampling_strategy"),
+                "length_buckets batches token sequences of similar length; an image-classification recipe has none "
+                "(use random, sequential or group_by_length)",
+            )
 
 
 def load_recipe(recipe: str | os.PathLike | dict[str, Any], overrides: list[tuple[str, str]] | None = None) -> Recipe:

@@ -6,8 +6,10 @@ from typing import Any
 
 import torch.nn as nn
 
+from ..utils.batching import LENGTH_BUCKETS, length_bucketed
 from .loader import Recipe, Stage
 from .metrics import compute_metrics_for, finalize_metrics
+from .training_args import trainer_kwargs
 
 
 DEFAULT_ARGS = {"report_to": "none", "save_strategy": "no", "dataloader_num_workers": 0}
@@ -29,11 +31,23 @@ def training_args(ctx: TrainContext, name: str, overrides: dict[str, Any]):
     """`TrainingArguments` of a stage: quiet defaults (no checkpoints, no trackers), the recipe seed, then overrides."""
     from transformers import TrainingArguments
 
-    kwargs = {**DEFAULT_ARGS, "seed": ctx.recipe.seed, **overrides}
+    kwargs = {**DEFAULT_ARGS, "seed": ctx.recipe.seed, **trainer_kwargs(overrides)}
     return TrainingArguments(output_dir=os.path.join(ctx.work_dir, name), **kwargs)
 
 
-def _trainer(ctx: TrainContext, model: nn.Module, args, teacher=None, distillation=None, callbacks=()):
+def train_rows(ctx: TrainContext, overrides: dict[str, Any], args):
+    """
+    The rows a stage trains on: the training split, or with `train_sampling_strategy: length_buckets` the same rows
+    in length-bucketed order (batches of `per_device_train_batch_size x world_size` rows of similar length, seeded by
+    `data_seed` or `seed`), which the Trainer then reads in order.
+    """
+    if overrides.get("train_sampling_strategy") != LENGTH_BUCKETS:
+        return ctx.train_dataset
+    seed = args.data_seed if args.data_seed is not None else args.seed
+    return length_bucketed(ctx.train_dataset, args.per_device_train_batch_size * max(1, args.world_size), seed)
+
+
+def _trainer(ctx: TrainContext, model: nn.Module, args, teacher=None, distillation=None, callbacks=(), rows=None):
     from transformers import Trainer
 
     from ..distillation.trainer import DistillationTrainer
@@ -41,7 +55,7 @@ def _trainer(ctx: TrainContext, model: nn.Module, args, teacher=None, distillati
     common = dict(
         model=model,
         args=args,
-        train_dataset=ctx.train_dataset,
+        train_dataset=ctx.train_dataset if rows is None else rows,
         eval_dataset=ctx.eval_dataset,
         data_collator=ctx.collator,
         compute_metrics=compute_metrics_for(ctx.recipe.task),
@@ -91,7 +105,7 @@ def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, tea
     if stage.quantization is not None:
         callbacks.append(QuantizationCallback(stage.quantization))
     args = training_args(ctx, f"stage{index}-{stage.name}", stage.training)
-    trainer = _trainer(ctx, model, args, teacher, stage.distillation, callbacks)
+    trainer = _trainer(ctx, model, args, teacher, stage.distillation, callbacks, train_rows(ctx, stage.training, args))
     output = trainer.train()
     return {"name": stage.name, "steps": trainer.state.global_step, "train_loss": float(output.training_loss)}
 
@@ -99,7 +113,7 @@ def run_stage(ctx: TrainContext, stage: Stage, index: int, model: nn.Module, tea
 def finetune(ctx: TrainContext, model: nn.Module, overrides: dict[str, Any]) -> dict:
     """Fine-tune `model` on the task in place (the `teacher: finetune` step)."""
     args = training_args(ctx, "teacher-finetune", overrides)
-    trainer = _trainer(ctx, model, args)
+    trainer = _trainer(ctx, model, args, rows=train_rows(ctx, overrides, args))
     output = trainer.train()
     return {"name": "teacher-finetune", "steps": trainer.state.global_step, "train_loss": float(output.training_loss)}
 

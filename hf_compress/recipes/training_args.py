@@ -10,10 +10,14 @@ from typing import Any
 from transformers import TrainingArguments
 from transformers.hf_argparser import string_to_bool
 
+from ..utils.batching import LENGTH_BUCKETS
 from .errors import RecipeError, join_path, unknown_key_message
 
 
 MANAGED = {"output_dir": "the runner sets it per stage (inside the recipe's output_dir)"}
+# `train_sampling_strategy`: the Trainer's own orders, plus hf_compress's similar-length batches in random order
+# (`utils/batching.py`; the Trainer itself falls back to random order for a name it does not know)
+SAMPLING_STRATEGIES = ("random", "sequential", "group_by_length", "batch_rebalance", LENGTH_BUCKETS)
 
 
 @cache
@@ -91,6 +95,18 @@ def check_training_section(section: Any, path: str) -> dict[str, Any]:
             raise RecipeError(key_path, unknown_key_message(key, ["<any TrainingArguments field>"] + _close(key)))
         if not any(_matches(value, member) for member in _members(fields[key])):
             raise RecipeError(key_path, f"expected {_describe(fields[key])}, got {value!r} ({type(value).__name__})")
+        if key == "train_sampling_strategy" and value not in SAMPLING_STRATEGIES:
+            raise RecipeError(key_path, f"got {value!r}; allowed values: {list(SAMPLING_STRATEGIES)}")
+    return dict(section)
+
+
+def trainer_kwargs(section: dict[str, Any]) -> dict[str, Any]:
+    """
+    A checked `training:` section as `TrainingArguments` keyword arguments: `length_buckets` becomes the Trainer's
+    `sequential` order (the runner hands the Trainer rows already in length-bucketed order).
+    """
+    if section.get("train_sampling_strategy") == LENGTH_BUCKETS:
+        return {**section, "train_sampling_strategy": "sequential"}
     return dict(section)
 
 
@@ -146,6 +162,6 @@ def dry_run_training_args(kwargs: dict[str, Any], path: str) -> None:
 
     placeholder = os.path.join(tempfile.gettempdir(), "hf-compress-validation-never-written")
     try:
-        TrainingArguments(output_dir=placeholder, **kwargs)
+        TrainingArguments(output_dir=placeholder, **trainer_kwargs(kwargs))
     except (ValueError, TypeError) as err:
         raise RecipeError(path, str(err).splitlines()[0]) from None

@@ -298,26 +298,6 @@ def test_the_torch_prune_baseline_batches_like_the_students(plan, monkeypatch):
     assert seen == ["group_by_length"]
 
 
-def test_length_buckets_batch_similar_lengths_in_random_order_not_longest_first():
-    lengths = [int(x) for x in torch.randint(1, 60, (6400,), generator=torch.Generator().manual_seed(1))]
-    order = length_bucketed_order(lengths, batch_size=32, seed=0)
-    assert len(order) == len(set(order)) == 6400  # 4 buckets of 1600 rows: no partial batch, nothing repeated
-    batches = [[lengths[i] for i in order[k : k + 32]] for k in range(0, len(order), 32)]
-    spread = sum(max(b) - min(b) for b in batches) / len(batches)
-    assert spread < 3  # a random batch of these lengths spans ~55 tokens
-    longest = [max(b) for b in batches]
-    # group_by_length walks each run of 50 batches from the longest rows to the shortest; these are in random order
-    falling = sum(a > b for a, b in zip(longest, longest[1:]))
-    assert 0.3 < falling / (len(longest) - 1) < 0.7
-    assert order == length_bucketed_order(lengths, batch_size=32, seed=0)
-    assert order != length_bucketed_order(lengths, batch_size=32, seed=1)
-
-
-def test_length_buckets_drop_only_each_buckets_incomplete_batch():
-    order = length_bucketed_order(list(range(100)), batch_size=32, seed=0, bucket_batches=2)  # buckets of 64 and 36
-    assert len(order) == 96 and len(set(order)) == 96
-
-
 def test_a_length_bucketed_plan_feeds_its_order_to_a_sequential_sampler(plan, monkeypatch):
     import benchmarks.suite.compress as suite_compress
 

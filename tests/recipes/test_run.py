@@ -127,6 +127,29 @@ def test_stages_can_prune_before_training_and_prune_an_int8_stage_again(tmp_path
         assert torch.equal(model(**batch).logits, result.model.eval()(**batch).logits)
 
 
+def test_length_buckets_hand_each_stage_its_rows_in_bucketed_order(tmp_path, monkeypatch):
+    import hf_compress.recipes.stages as stages_module
+    from hf_compress.utils.batching import length_bucketed_order
+
+    trainers = []
+    original = stages_module._trainer
+
+    def recording_trainer(*args, **kwargs):
+        trainers.append(original(*args, **kwargs))
+        return trainers[-1]
+
+    monkeypatch.setattr(stages_module, "_trainer", recording_trainer)
+    stages = [{"distillation": {"alpha": 0.5}, "training": {"max_steps": 2, "train_sampling_strategy": "length_buckets"}},
+              {"distillation": {"alpha": 0.5}, "training": {"max_steps": 1}}]  # fmt: skip
+    run_recipe(tiny_text_recipe(tmp_path, stages), log=lambda line: None)
+    bucketed, plain = [t for t in trainers if os.path.basename(t.args.output_dir).startswith("stage")]
+    assert bucketed.args.train_sampling_strategy == "sequential"  # the Trainer keeps the order it is given
+    dataset = plain.train_dataset
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    assert bucketed.train_dataset.indices == length_bucketed_order(lengths, 8, 42)  # batch 8, the default seed 42
+    assert plain.args.train_sampling_strategy == "random"
+
+
 def test_shipped_causal_lm_recipe_runs(tmp_path):
     overrides = [("output_dir", str(tmp_path / "llama")), ("dataset.max_train_samples", "64"),
                  ("dataset.max_eval_samples", "16"), ("dataset.block_size", "16"), ("teacher.training.max_steps", "2"),
