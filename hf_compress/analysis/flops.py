@@ -147,7 +147,7 @@ def count_flops(
         def record(_module, _inputs, output):
             if isinstance(output, (tuple, list)):
                 output = output[0]
-            if isinstance(module, nn.Embedding):
+            if isinstance(module, nn.Embedding) or type(module).__name__ == "QuantizedEmbedding":
                 rows.append(FlopsRow(name, "embedding", 0))
             elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
                 rows.append(FlopsRow(name, "conv", _conv_macs(module, output)))
@@ -167,7 +167,7 @@ def count_flops(
     handles = []
     for name, module in model.named_modules():
         counted = isinstance(module, (nn.Linear, nn.Embedding, nn.Conv1d, nn.Conv2d, nn.Conv3d))
-        if counted or type(module).__name__ in ("Conv1D", "QuantizedLinear"):
+        if counted or type(module).__name__ in ("Conv1D", "QuantizedLinear", "QuantizedEmbedding"):
             handles.append(module.register_forward_hook(hook(name, module)))
     was_training = model.training
     model.eval()

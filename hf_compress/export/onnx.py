@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from ..quantization.dequantize import dequantize_layers_
+from ..quantization.quantized_embedding import QuantizedEmbedding
 from ..quantization.quantized_linear import QuantizedLinear
 from .deps import require
 
@@ -18,10 +19,11 @@ QUANTIZE_CHOICES = (None, "int8")
 
 def materialize_quantized(model: nn.Module) -> tuple[nn.Module, list[str]]:
     """
-    A copy of `model` where every `QuantizedLinear` is an `nn.Linear` holding its exact dequantized weights.
+    A copy of `model` where every `QuantizedLinear` is an `nn.Linear` (and every `QuantizedEmbedding` an
+    `nn.Embedding`) holding its exact dequantized weights.
 
     Returns:
-        `(model_copy, names)`: the copy and the names of the layers that were quantized.
+        `(model_copy, names)`: the copy and the names of the Linear layers that were quantized.
     """
     model = copy.deepcopy(model).eval()
     names = dequantize_layers_(model)
@@ -46,7 +48,7 @@ def export_onnx(
     sequence_length: int = 16,
     input_names: list[str] | None = None,
     quantize_all_linear: bool = False,
-    quantize_embeddings: bool = False,
+    quantize_embeddings: bool | None = None,
 ) -> dict[str, Any]:
     """
     Export a model to `output_dir/model.onnx` (fp32 graph) and, with `quantize="int8"`, `model_int8.onnx`.
@@ -66,9 +68,11 @@ def export_onnx(
         input_names (`list[str]`, *optional*): model inputs; default `input_ids`, `attention_mask` (+
             `token_type_ids` when the config has a token-type vocabulary).
         quantize_all_linear (`bool`, defaults to `False`): int8 for every `MatMul`, not only our quantized layers.
-        quantize_embeddings (`bool`, defaults to `False`): also store the embedding tables (`Gather` of a 2-D weight)
-            as int8 with one scale per table, as ONNX Runtime's own `quantize_dynamic` does; the vocabulary table is
-            most of a small model's bytes. The PyTorch model keeps fp32 embeddings, so outputs differ slightly more.
+        quantize_embeddings (`bool`, *optional*): also store the embedding tables (`Gather` of a 2-D weight) as int8
+            with one scale per table, as ONNX Runtime's own `quantize_dynamic` does; the vocabulary table is most of a
+            small model's bytes. Default: when the model's own tables are quantized
+            (`QuantizationConfig(embeddings=...)`, one scale per row), else not. Outputs differ slightly more from
+            the PyTorch model than its Linear layers alone would make them.
 
     Returns:
         `dict`: paths (`onnx`, `onnx_int8`), `input_names` and the quantized layer names.
@@ -83,6 +87,8 @@ def export_onnx(
     per_channel = any(
         isinstance(m, QuantizedLinear) and m.spec.granularity != "per_tensor" for m in model_or_dir.modules()
     )
+    if quantize_embeddings is None:
+        quantize_embeddings = any(isinstance(m, QuantizedEmbedding) for m in model_or_dir.modules())
     model, quantized_names = materialize_quantized(model_or_dir)
     config = getattr(model, "config", None)
     if input_names is None:

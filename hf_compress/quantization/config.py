@@ -11,6 +11,7 @@ MODES = ("qat", "ptq")
 GRANULARITIES = ("per_tensor", "per_channel", "per_group")
 DYNAMIC = "dynamic"
 ACTIVATION_BITS = (None, 8, DYNAMIC)
+EMBEDDING_BITS = (None, 8, 4)
 DEFAULT_EXCLUDE = [r"(^|\.)classifier(\.|$)", r"(^|\.)lm_head$", r"(^|\.)qa_outputs$", r"embed"]
 
 
@@ -43,6 +44,12 @@ class QuantizationConfig(ConfigMixin):
             Step after which scales and zero-points stop being updated.
         calibration_samples (`int`, defaults to 128):
             PTQ: number of calibration examples used for activation ranges.
+        embeddings (`int`, *optional*):
+            Also store the embedding tables (`nn.Embedding`) in `8` or `4` bits, symmetric with one scale per row
+            (weight-only; fake-quantized during QAT like the Linear layers). In a small transformer the vocabulary
+            table is most of the bytes on disk. Tables whose weight is shared with another layer (tied input/output
+            embeddings) are left in full precision, with a warning. `exclude` patterns apply, except the default
+            `"embed"` one, which keeps embedding-named Linear layers out of `targets`.
         targets (`list[str]`, *optional*) / exclude (`list[str]`, *optional*):
             Module-name regexes to quantize / to leave in full precision (default: heads and embeddings excluded).
     """
@@ -61,6 +68,9 @@ class QuantizationConfig(ConfigMixin):
     start_step: int = field(default=0, metadata={"help": "Step at which QAT starts."})
     freeze_observers_step: int | None = field(default=None, metadata={"help": "Step after which scales freeze."})
     calibration_samples: int = field(default=128, metadata={"help": "PTQ calibration examples (>= 1)."})
+    embeddings: int | None = field(
+        default=None, metadata={"help": "Bits of the embedding tables: 8, 4, or None (kept in full precision)."}
+    )
     targets: list[str] | None = field(default=None, metadata={"help": "Module-name regexes to quantize."})
     exclude: list[str] | None = field(default=None, metadata={"help": "Module-name regexes kept in full precision."})
 
@@ -86,6 +96,9 @@ class QuantizationConfig(ConfigMixin):
         check_int(owner, "start_step", self.start_step, low=0)
         check_int(owner, "freeze_observers_step", self.freeze_observers_step, low=0, allow_none=True)
         check_int(owner, "calibration_samples", self.calibration_samples, low=1)
+        if self.embeddings is False:
+            self.embeddings = None
+        check_choice(owner, "embeddings", self.embeddings, EMBEDDING_BITS)
         check_regex_list(owner, "targets", self.targets)
         check_regex_list(owner, "exclude", self.exclude)
         if self.targets is not None:

@@ -1,10 +1,12 @@
-"""Convert fake-quantized (QAT / weight-sharing) layers into real low-bit `QuantizedLinear` layers."""
+"""Convert fake-quantized (QAT / weight-sharing) layers into real low-bit `QuantizedLinear` / `QuantizedEmbedding`."""
 
 import torch
 import torch.nn as nn
 
+from .qat_embedding import QATEmbedding
 from .qat_linear import QATLinear
 from .qscheme import QuantSpec, quantize
+from .quantized_embedding import QuantizedEmbedding
 from .quantized_linear import QuantizedLinear
 from .shared_linear import SharedWeightLinear
 
@@ -60,9 +62,27 @@ def convert_module(module: QATLinear) -> QuantizedLinear:
     return out.to(module.weight.device)
 
 
+@torch.no_grad()
+def convert_embedding(module: QATEmbedding) -> QuantizedEmbedding:
+    """
+    Build the `QuantizedEmbedding` holding exactly the table `module` simulates (same codes, same row scales).
+
+    Args:
+        module (`QATEmbedding`): a prepared embedding.
+    """
+    weight = module.masked_weight().detach()
+    dtype = str(weight.dtype).removeprefix("torch.")
+    out = QuantizedEmbedding(module.num_embeddings, module.embedding_dim, module.padding_idx, module.spec.bits, dtype)
+    qparams = module.weight_observer(weight.float())
+    out.scale.copy_(qparams["scale"])
+    out.set_codes(quantize(weight.float(), qparams, module.spec))
+    return out.to(weight.device)
+
+
 def convert(model: nn.Module) -> nn.Module:
     """
-    Replace every `QATLinear` / `SharedWeightLinear` of `model` by its `QuantizedLinear`, in place.
+    Replace every `QATLinear` / `SharedWeightLinear` of `model` by its `QuantizedLinear`, and every `QATEmbedding` by
+    its `QuantizedEmbedding`, in place.
 
     Args:
         model (`nn.Module`): a model prepared by `prepare_qat` (and trained, for QAT).
@@ -73,6 +93,8 @@ def convert(model: nn.Module) -> nn.Module:
     for name, module in list(model.named_modules()):
         if isinstance(module, QATLinear):
             set_submodule(model, name, convert_module(module))
+        elif isinstance(module, QATEmbedding):
+            set_submodule(model, name, convert_embedding(module))
     return model
 
 

@@ -1,4 +1,7 @@
-"""The "quantized_modules" layout handler: records converted layers in `config.json` and rebuilds them on load."""
+"""
+The "quantized_modules" and "quantized_embeddings" layout handlers: record converted layers and embedding tables in
+`config.json` and rebuild them on load.
+"""
 
 from typing import Any
 
@@ -7,10 +10,12 @@ import torch.nn as nn
 
 from ..serialization.layout import LayoutHandler, register_layout_handler
 from .convert import set_submodule
+from .quantized_embedding import QuantizedEmbedding
 from .quantized_linear import QuantizedLinear
 
 
 LAYOUT_NAME = "quantized_modules"
+EMBEDDINGS_LAYOUT_NAME = "quantized_embeddings"
 FORMAT_VERSION = 1
 
 
@@ -22,19 +27,44 @@ def describe_quantized(model: nn.Module) -> dict[str, Any] | None:
     return {"format_version": FORMAT_VERSION, "modules": modules}
 
 
-def rebuild_quantized(model: nn.Module, description: dict[str, Any]) -> None:
-    """Replace the recorded modules of a freshly built `model` by empty `QuantizedLinear`s of the saved shapes."""
+def describe_quantized_embeddings(model: nn.Module) -> dict[str, Any] | None:
+    """`{"format_version", "modules": {name: entry}}` for every `QuantizedEmbedding` of `model`, or `None`."""
+    modules = {name: m.layout_entry() for name, m in model.named_modules() if isinstance(m, QuantizedEmbedding)}
+    if not modules:
+        return None
+    return {"format_version": FORMAT_VERSION, "modules": modules}
+
+
+def _check_version(description: dict[str, Any]) -> None:
     version = description.get("format_version", FORMAT_VERSION)
     if version > FORMAT_VERSION:
         raise ValueError(
             f"Quantized layout format_version={version} is newer than this hf_compress supports ({FORMAT_VERSION}); "
             "upgrade hf_compress."
         )
+
+
+def _saved_modules(model: nn.Module, description: dict[str, Any], what: str):
+    """`(name, entry, module now at name)` for each recorded module; a format too new or a missing module is an error."""
+    _check_version(description)
     for name, entry in description["modules"].items():
         try:
-            old = model.get_submodule(name)
+            yield name, entry, model.get_submodule(name)
         except AttributeError:
-            raise ValueError(f"Saved quantized module {name!r} does not exist in {type(model).__name__}.") from None
+            raise ValueError(f"Saved {what} {name!r} does not exist in {type(model).__name__}.") from None
+
+
+def rebuild_quantized_embeddings(model: nn.Module, description: dict[str, Any]) -> None:
+    """Replace the recorded tables of a freshly built `model` by empty `QuantizedEmbedding`s of the saved shapes."""
+    for name, entry, old in _saved_modules(model, description, "quantized embedding"):
+        weight = getattr(old, "weight", None)
+        with torch.device(weight.device if isinstance(weight, torch.Tensor) else "cpu"):
+            set_submodule(model, name, QuantizedEmbedding.from_layout_entry(entry))
+
+
+def rebuild_quantized(model: nn.Module, description: dict[str, Any]) -> None:
+    """Replace the recorded modules of a freshly built `model` by empty `QuantizedLinear`s of the saved shapes."""
+    for name, entry, old in _saved_modules(model, description, "quantized module"):
         tensor = next(iter(old.parameters()), None)
         device = tensor.device if tensor is not None else torch.device("cpu")
         with torch.device(device):
@@ -45,3 +75,6 @@ def rebuild_quantized(model: nn.Module, description: dict[str, Any]) -> None:
 
 
 QUANTIZED_LAYOUT = register_layout_handler(LayoutHandler(LAYOUT_NAME, describe_quantized, rebuild_quantized))
+QUANTIZED_EMBEDDINGS_LAYOUT = register_layout_handler(
+    LayoutHandler(EMBEDDINGS_LAYOUT_NAME, describe_quantized_embeddings, rebuild_quantized_embeddings)
+)

@@ -4,12 +4,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fake_quant import fake_quantize, fake_quantize_activation, fake_quantize_dynamic_activation
+from .fake_quant import fake_quantize_activation, fake_quantize_dynamic_activation
 from .observers import ActivationObserver, WeightObserver
 from .qscheme import QuantSpec
+from .weight_fake_quant import WeightFakeQuantMixin
 
 
-class QATLinear(nn.Linear):
+class QATLinear(WeightFakeQuantMixin, nn.Linear):
     """
     Fake-quantizes its weight in `forward` with a straight-through estimator.
 
@@ -38,31 +39,6 @@ class QATLinear(nn.Linear):
         self.calibrating = False
         self.register_buffer("keep_mask", None, persistent=False)
         self.lock_zeros()
-
-    @property
-    def hf_compress_bits(self) -> int | str:
-        """Bit width read by the compression report."""
-        return self.spec.bits
-
-    @torch.no_grad()
-    def lock_zeros(self) -> None:
-        """Record the currently-zero weights as pruned (kept at exactly 0 from now on)."""
-        zeros = self.weight == 0
-        self.keep_mask = ~zeros if bool(zeros.any()) else None
-
-    @torch.no_grad()
-    def apply_mask(self) -> None:
-        """Re-zero locked weights (optimizer momentum can revive them)."""
-        if self.keep_mask is not None:
-            self.weight.mul_(self.keep_mask)
-
-    def masked_weight(self) -> torch.Tensor:
-        return self.weight if self.keep_mask is None else self.weight * self.keep_mask
-
-    def quantized_weight(self) -> torch.Tensor:
-        """The fake-quantized weight used in `forward`."""
-        weight = self.masked_weight()
-        return fake_quantize(weight, self.weight_observer(weight), self.spec)
 
     def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
         if self.activation_bits == "dynamic":

@@ -28,6 +28,7 @@ QUANT_METHOD = "compressed-tensors"
 FORMAT = "pack-quantized"
 BITS = (8, 4)
 STRATEGIES = {"per_tensor": "tensor", "per_channel": "channel", "per_group": "group"}
+LAYOUT_REASONS = {"quantized_embeddings": "low-bit embedding tables"}
 
 
 def compressed_tensors_blockers(model: nn.Module) -> list[str]:
@@ -37,8 +38,8 @@ def compressed_tensors_blockers(model: nn.Module) -> list[str]:
     Args:
         model (`nn.Module`): a converted model (`QuantizedLinear` layers).
     """
-    reasons = [f"layout {name!r} (per-layer pruned shapes) has no compressed-tensors equivalent"
-               for name in describe_layouts(model) if name != LAYOUT_NAME]  # fmt: skip
+    reasons = [f"layout {name!r} ({LAYOUT_REASONS.get(name, 'per-layer pruned shapes')}) has no compressed-tensors "
+               "equivalent" for name in describe_layouts(model) if name != LAYOUT_NAME]  # fmt: skip
     reasons += [f"{name}: shape {shape} differs from the {expected} its config builds (pruned_shapes)"
                 for name, shape, expected in _shapes_config_cannot_build(model)]  # fmt: skip
     quantized = {name: m for name, m in model.named_modules() if isinstance(m, QuantizedLinear)}

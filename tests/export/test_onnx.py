@@ -111,6 +111,18 @@ def test_quantized_embeddings_shrink_the_int8_file_and_still_agree(tmp_path):
     assert check["passed"] and check["max_abs_logit_diff"] < 0.05, check
 
 
+def test_a_model_with_quantized_tables_exports_int8_tables_by_default(tmp_path):
+    model = tiny_bert(hidden=64)
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", embeddings=8))
+    exported = export_onnx(model, tmp_path / "tables", quantize="int8")
+    graph = onnx.load(exported["onnx_int8"]).graph
+    eight_bit = (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)
+    tables = {t.name for t in graph.initializer if t.data_type in eight_bit and t.name.endswith("_quantized")}
+    assert "model.bert.embeddings.word_embeddings.weight_quantized" in tables
+    check = check_onnx_export(exported["onnx_int8"], model, batches())
+    assert check["passed"] and check["max_abs_logit_diff"] < 0.05, check
+
+
 def test_dynamic_int8_layer_computes_what_onnx_runtime_computes(tmp_path):
     """Exact integer accumulation + one scale, as ORT's DynamicQuantizeMatMul: outputs equal to float rounding."""
     import onnxruntime

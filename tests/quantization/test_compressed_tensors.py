@@ -127,6 +127,12 @@ def test_what_compressed_tensors_cannot_express_is_refused_or_left_to_auto(tmp_p
     quantize_(uneven, QuantizationConfig(mode="ptq", bits=8))
     assert any("pruned_shapes" in reason for reason in compressed_tensors_blockers(uneven))
 
+    tables = tiny_bert()
+    quantize_(tables, QuantizationConfig(mode="ptq", bits=8, embeddings=8))
+    assert "layout 'quantized_embeddings' (low-bit embedding tables) has no compressed-tensors equivalent" in (
+        compressed_tensors_blockers(tables)
+    )
+
     save_compressed(quantized({"bits": 8}), tmp_path / "auto_int8", format="auto")
     config = json.load(open(tmp_path / "auto_int8" / "config.json"))["quantization_config"]
     assert config["quant_method"] == "compressed-tensors"

@@ -15,6 +15,8 @@ from .helpers import tiny_bert
         ({"activations": 4}, r"activations=4 is not supported; allowed values: \[None, 8, 'dynamic'\]"),
         ({"bits": "ternary", "symmetric": False}, "symmetric by definition"),
         ({"bits": 1, "weight_sharing": True}, "weight_sharing needs bits"),
+        ({"embeddings": 2}, r"embeddings=2 is not supported; allowed values: \[None, 8, 4\]"),
+        ({"embeddings": True}, r"embeddings=True is not supported"),
     ],
 )
 def test_bad_config_values_name_field_value_and_choices(kwargs, match):
