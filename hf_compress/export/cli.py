@@ -19,7 +19,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantize", default="int8", choices=["int8", "none"], help="ONNX Runtime int8 MatMuls.")
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument(
-        "--quantize-embeddings", action="store_true", help="Also store embedding tables as int8 (smaller file)."
+        "--quantize-embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Store embedding tables as int8 (smaller file); default: when the model's own tables are quantized.",
     )
 
 

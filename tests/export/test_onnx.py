@@ -56,6 +56,19 @@ def test_cli_exports_a_saved_compressed_model(tmp_path, capsys):
     assert check_onnx_export(result["onnx_int8"], model, batches(2))["passed"]
 
 
+@pytest.mark.parametrize("flag, int8_tables", [([], True), (["--no-quantize-embeddings"], False)])
+def test_cli_follows_the_saved_tables_unless_told_otherwise(tmp_path, flag, int8_tables):
+    from hf_compress.export.cli import main
+    from hf_compress.serialization import save_compressed
+
+    model = tiny_bert(hidden=64)
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", embeddings=8))
+    save_compressed(model, tmp_path / "model")
+    result = main([str(tmp_path / "model"), "--format", "onnx", *flag])
+    names = {t.name for t in onnx.load(result["onnx_int8"]).graph.initializer}
+    assert ("model.bert.embeddings.word_embeddings.weight_quantized" in names) is int8_tables
+
+
 def test_dynamic_activations_make_the_int8_export_match_the_pytorch_model(tmp_path):
     """Weight-only int8 differs from ORT's int8 by ORT's run-time activation quantization; "dynamic" simulates it."""
     pytest.importorskip("onnxruntime")
