@@ -90,6 +90,11 @@ def select_embeddings(model: nn.Module, config: QuantizationConfig) -> list[tupl
             )  # fmt: skip
             continue
         selected.append((name, module))
+    if not selected and not any(type(m) is nn.Embedding for m in model.modules()):
+        logger.warning(
+            "hf_compress: QuantizationConfig.embeddings=%s, but %s has no nn.Embedding table to quantize.",
+            config.embeddings, type(model).__name__,
+        )  # fmt: skip
     return selected
 
 

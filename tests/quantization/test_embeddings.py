@@ -192,3 +192,10 @@ def test_tables_of_an_already_converted_model_are_quantized_alone():
         assert (model(**x).logits - linear_only).abs().max() < 0.01
     with pytest.raises(ValueError, match=r"embeddings=8, .* selects no nn.Linear module and no embedding table"):
         quantize_(model, QuantizationConfig(mode="ptq", embeddings=8))  # nothing left to quantize
+
+
+def test_a_model_without_tables_says_so(caplog):
+    model = nn.Sequential(nn.Linear(4, 4))
+    with caplog.at_level(logging.WARNING, logger="hf_compress.quantization.prepare"):
+        prepare_qat(model, QuantizationConfig(embeddings=8, exclude=[]))
+    assert "QuantizationConfig.embeddings=8, but Sequential has no nn.Embedding table to quantize" in caplog.text
