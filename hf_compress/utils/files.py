@@ -18,11 +18,17 @@ def apply_default_permissions(path: str | os.PathLike) -> None:
 def replace_directory(staged: str | os.PathLike, target: str | os.PathLike) -> str:
     """
     Move the complete directory `staged` to `target`. An existing `target` is moved aside first and deleted only
-    after the new one is in place, so readers see either the old or the new directory, never a mix.
+    after the new one is in place, so readers see either the old or the new directory, never a mix. Every file and
+    folder in it first gets the permissions the umask gives (transformers 5 writes `model.safetensors` owner-only,
+    as `mkstemp` does, while the `config.json` beside it is readable by all).
 
     Returns:
         `str`: the absolute path of `target`.
     """
+    for root, folders, files in os.walk(staged):
+        for name in folders + files:
+            apply_default_permissions(os.path.join(root, name))
+    apply_default_permissions(staged)
     target = os.path.abspath(os.fspath(target))
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
