@@ -7,6 +7,7 @@ Distill a small BERT teacher into a narrower student with `DistillationTrainer`,
     ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 --main_process_port 29555 \
         examples/distributed_distillation.py --output_dir /tmp/distill
 
+With `--int8 true` the student also trains in int8 (QAT, embedding tables included) and is saved converted.
 Every rank writes `rank<k>_state.json` (a SHA-256 of its trained student's weights) so a test can check that all
 ranks hold the same student and that the saved one is that student.
 """
@@ -20,13 +21,14 @@ import torch
 from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, HfArgumentParser, TrainingArguments
 
-from hf_compress import DistillationConfig, DistillationTrainer
+from hf_compress import DistillationConfig, DistillationTrainer, QuantizationCallback, QuantizationConfig
 
 
 @dataclass
 class ExampleArguments:
     num_examples: int = field(default=64, metadata={"help": "Synthetic training examples."})
     sequence_length: int = field(default=12, metadata={"help": "Tokens per example."})
+    int8: bool = field(default=False, metadata={"help": "Also train in int8 (QAT), embedding tables included."})
 
 
 def state_digest(model: torch.nn.Module) -> str:
@@ -70,6 +72,7 @@ def main():
         distillation_config=DistillationConfig(alpha=0.5, temperature=2.0, hidden_loss_weight=0.1),
         args=training_args,
         train_dataset=synthetic_dataset(example_args.num_examples, example_args.sequence_length),
+        callbacks=[QuantizationCallback(QuantizationConfig(bits=8, embeddings=8))] if example_args.int8 else None,
     )
     trainer.train()
     trainer.save_model(training_args.output_dir)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from transformers import BertForSequenceClassification
 
+from hf_compress.quantization import QuantizedEmbedding
 from tests.ports import free_port
 
 
@@ -16,7 +17,8 @@ from distributed_distillation import state_digest  # noqa: E402
 
 
 @pytest.mark.distributed
-def test_two_cpu_ranks_finish_with_the_same_student_and_save_it(tmp_path):
+@pytest.mark.parametrize("int8", [False, True])
+def test_two_cpu_ranks_finish_with_the_same_student_and_save_it(tmp_path, int8):
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable,
@@ -40,6 +42,8 @@ def test_two_cpu_ranks_finish_with_the_same_student_and_save_it(tmp_path):
         "no",
         "--disable_tqdm",
         "true",
+        "--int8",
+        str(int8).lower(),
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -48,3 +52,5 @@ def test_two_cpu_ranks_finish_with_the_same_student_and_save_it(tmp_path):
     assert records[0]["digest"] == records[1]["digest"]
     saved = BertForSequenceClassification.from_pretrained(tmp_path)
     assert state_digest(saved) == records[0]["digest"]
+    quantized = [name for name, module in saved.named_modules() if isinstance(module, QuantizedEmbedding)]
+    assert len(quantized) == (3 if int8 else 0)
