@@ -73,9 +73,10 @@ def convert_embedding(module: QATEmbedding) -> QuantizedEmbedding:
     weight = module.masked_weight().detach()
     dtype = str(weight.dtype).removeprefix("torch.")
     out = QuantizedEmbedding(module.num_embeddings, module.embedding_dim, module.padding_idx, module.spec.bits, dtype)
-    qparams = module.weight_observer(weight.float())
+    table = weight.float()
+    qparams = module.weight_observer(table)
     out.scale.copy_(qparams["scale"])
-    out.set_codes(quantize(weight.float(), qparams, module.spec))
+    out.set_codes(quantize(table, qparams, module.spec))
     return out.to(weight.device)
 
 

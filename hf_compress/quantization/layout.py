@@ -54,18 +54,23 @@ def _saved_modules(model: nn.Module, description: dict[str, Any], what: str):
             raise ValueError(f"Saved {what} {name!r} does not exist in {type(model).__name__}.") from None
 
 
+def _first_parameter(module: nn.Module) -> torch.Tensor | None:
+    """The module's first parameter (its device places the rebuilt module: meta while transformers loads)."""
+    return next(iter(module.parameters()), None)
+
+
 def rebuild_quantized_embeddings(model: nn.Module, description: dict[str, Any]) -> None:
     """Replace the recorded tables of a freshly built `model` by empty `QuantizedEmbedding`s of the saved shapes."""
     for name, entry, old in _saved_modules(model, description, "quantized embedding"):
-        weight = getattr(old, "weight", None)
-        with torch.device(weight.device if isinstance(weight, torch.Tensor) else "cpu"):
+        tensor = _first_parameter(old)
+        with torch.device(tensor.device if tensor is not None else "cpu"):
             set_submodule(model, name, QuantizedEmbedding.from_layout_entry(entry))
 
 
 def rebuild_quantized(model: nn.Module, description: dict[str, Any]) -> None:
     """Replace the recorded modules of a freshly built `model` by empty `QuantizedLinear`s of the saved shapes."""
     for name, entry, old in _saved_modules(model, description, "quantized module"):
-        tensor = next(iter(old.parameters()), None)
+        tensor = _first_parameter(old)
         device = tensor.device if tensor is not None else torch.device("cpu")
         with torch.device(device):
             new = QuantizedLinear.from_layout_entry(entry)

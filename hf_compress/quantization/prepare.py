@@ -29,9 +29,9 @@ def select_modules(model: nn.Module, config: QuantizationConfig) -> list[tuple[s
 
     A module is selected when it is an `nn.Linear`, matches one of `config.targets` (default: every Linear) and none
     of `config.exclude`. Selecting nothing is an error, unless `config.embeddings` asks for the embedding tables (e.g.
-    to quantize the tables of a model whose Linear layers are already converted). Raises a `ValueError` when `per_group` `group_size` does not divide a selected layer's
-    `in_features`, or when activations are requested and a `targets` pattern selects a module type that only
-    supports weight quantization.
+    to quantize the tables of a model whose Linear layers are already converted). Raises a `ValueError` when
+    `per_group` `group_size` does not divide a selected layer's `in_features`, or when activations are requested and
+    a `targets` pattern selects a module type that only supports weight quantization.
     """
     selected = []
     for name, module in model.named_modules():
@@ -78,8 +78,9 @@ def select_embeddings(model: nn.Module, config: QuantizationConfig) -> list[tupl
         weight = getattr(module, "weight", None)
         if isinstance(weight, nn.Parameter):
             owners.setdefault(id(weight), []).append(name)
-    selected = []
+    selected, has_tables = [], False
     for name, module in model.named_modules():
+        has_tables = has_tables or type(module) is nn.Embedding
         if not name or type(module) is not nn.Embedding or any(re.search(p, name) for p in patterns):
             continue
         shared = [other for other in owners.get(id(module.weight), []) if other != name]
@@ -90,7 +91,7 @@ def select_embeddings(model: nn.Module, config: QuantizationConfig) -> list[tupl
             )  # fmt: skip
             continue
         selected.append((name, module))
-    if not selected and not any(type(m) is nn.Embedding for m in model.modules()):
+    if not has_tables:
         logger.warning(
             "hf_compress: QuantizationConfig.embeddings=%s, but %s has no nn.Embedding table to quantize.",
             config.embeddings, type(model).__name__,

@@ -4,13 +4,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import EMBEDDING_BITS
 from .fake_quant import fake_quantize
 from .observers import WeightObserver
 from .qscheme import QuantSpec, compute_qparams
 from .weight_fake_quant import WeightFakeQuantMixin
 
 
-EMBEDDING_BITS = (8, 4)
+TABLE_BITS = tuple(bits for bits in EMBEDDING_BITS if bits is not None)
 
 
 def embedding_spec(bits: int) -> QuantSpec:

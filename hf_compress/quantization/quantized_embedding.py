@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from .packing import pack, packed_length, unpack
-from .qat_embedding import EMBEDDING_BITS, embedding_spec
+from .qat_embedding import TABLE_BITS, embedding_spec
 
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -31,8 +31,8 @@ class QuantizedEmbedding(nn.Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None, bits: int,
                  dtype: str = "float32"):  # fmt: skip
         super().__init__()
-        if bits not in EMBEDDING_BITS:
-            raise ValueError(f"QuantizedEmbedding: bits={bits!r} is not supported; allowed values: {list(EMBEDDING_BITS)}.")  # fmt: skip
+        if bits not in TABLE_BITS:
+            raise ValueError(f"QuantizedEmbedding: bits={bits!r} is not supported; allowed values: {list(TABLE_BITS)}.")  # fmt: skip
         if dtype not in DTYPES:
             raise ValueError(f"QuantizedEmbedding: dtype={dtype!r} is not supported; allowed values: {list(DTYPES)}.")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx

@@ -18,7 +18,7 @@ from ..quantization.convert import set_submodule
 from ..quantization.layout import LAYOUT_NAME
 from ..quantization.qscheme import QuantSpec, quantize
 from ..quantization.quantized_linear import QuantizedLinear
-from ..utils.files import apply_default_permissions, replace_directory
+from ..utils.files import replace_directory
 from .layout import describe_layouts
 
 
@@ -153,7 +153,6 @@ def save_compressed_tensors(model: nn.Module, save_directory: str | os.PathLike,
     target_dir = os.path.abspath(os.fspath(save_directory))
     os.makedirs(os.path.dirname(target_dir), exist_ok=True)
     tmp = tempfile.mkdtemp(dir=os.path.dirname(target_dir), prefix=f".tmp-{os.path.basename(target_dir)}-")
-    apply_default_permissions(tmp)
     try:
         clone.save_pretrained(tmp, **kwargs)
         compressor.update_config(tmp)

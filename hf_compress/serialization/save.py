@@ -7,7 +7,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from ..utils.files import apply_default_permissions, replace_directory
+from ..utils.files import replace_directory
 from ..version import __version__
 from .layout import describe_layouts
 from .quantizer import HfCompressConfig
@@ -92,7 +92,6 @@ def save_compressed(
         return path
     update_compression_config(model)
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(target)}-")
-    apply_default_permissions(tmp)
     try:
         model.save_pretrained(tmp, **kwargs)
         if compression_config is not None:
