@@ -144,15 +144,16 @@ def run_identity(run: dict) -> tuple:
     """
     What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
     batching, the layer-wise refit after pruning, the teacher (`teacher_fingerprint`: class, config, weights), the
-    variant a run starts from (`None` for the teacher) and the calibration batches of one-shot pruning (16 for runs
-    recorded before they were).
+    variant a run starts from (`None` for the teacher), the calibration batches of one-shot pruning (16 for runs
+    recorded before they were) and the word-swapped copies it also trained on (`None`: none).
     Runs recorded before the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning
     rate is unknown (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run
     without one.
     """
     return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
             run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")),
-            run.get("teacher"), run.get("start_from"), run.get("calibration_batches", 16))  # fmt: skip
+            run.get("teacher"), run.get("start_from"), run.get("calibration_batches", 16),
+            canonical(run.get("augmentation")))  # fmt: skip
 
 
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:
@@ -172,7 +173,8 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
                       "student_rows": settings["train_rows"], "distillation": distillation,
                       "learning_rate": variant.learning_rate, "sampling": plan.sampling,
                       "refit": variant.refit, "teacher": settings.get("teacher_fingerprint"),
-                      "start_from": variant.start_from, "calibration_batches": plan.calibration_batches}  # fmt: skip
+                      "start_from": variant.start_from, "calibration_batches": plan.calibration_batches,
+                      "augmentation": variant.augmentation}  # fmt: skip
             ident = run_identity(recipe)
             if ident in done and os.path.isdir(done[ident]["path"]):
                 runs.append({**done[ident], "reused": True})

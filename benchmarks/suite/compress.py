@@ -9,7 +9,7 @@ from functools import cached_property
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Subset
-from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
 from hf_compress import (
     DistillationConfig,
@@ -29,6 +29,7 @@ from hf_compress.export.onnx import materialize_quantized
 from hf_compress.utils.batching import length_bucketed_order
 
 from ..pruning_sst2 import prune_depth_then_width, width_relative_to
+from .augment import SwappedCopies, batches_apart, neighbour_table
 from .variants import BEFORE, Variant
 
 
@@ -79,6 +80,28 @@ class TrainingPlan:
         if self.sampling != "length_buckets":
             return self.train_dataset
         return Subset(self.train_dataset, length_bucketed_order(self.row_lengths, BATCH_SIZE, seed))
+
+    def augmented_rows(self, seed: int, augmentation: dict, labelled: bool):
+        """
+        The training rows and `augmentation["copies"]` word-swapped copies of each (`augment.SwappedCopies`), in
+        length buckets whose batches hold originals or copies only; the copies keep their source's label when
+        `labelled`.
+        """
+        if self.sampling != "length_buckets":
+            raise ValueError(f"augmentation needs sampling='length_buckets', got {self.sampling!r}.")
+        table, continuation = self.neighbours(augmentation["neighbours"])
+        copies = SwappedCopies(self.train_dataset, table, continuation, augmentation["probability"],
+                               augmentation["copies"], seed, labelled)  # fmt: skip
+        return batches_apart(self.train_dataset, copies, self.row_lengths, BATCH_SIZE, seed)
+
+    def neighbours(self, count: int):
+        """`augment.neighbour_table` of the teacher's word embeddings and vocabulary (built once per plan)."""
+        if getattr(self, "_neighbours", (None,))[0] != count:
+            teacher = AutoModelForSequenceClassification.from_pretrained(self.teacher_path)
+            vocabulary = AutoTokenizer.from_pretrained(self.teacher_path).get_vocab()
+            embeddings = teacher.get_input_embeddings().weight.detach()
+            self._neighbours = (count, neighbour_table(embeddings, vocabulary, count))
+        return self._neighbours[1]
 
     @cached_property
     def row_lengths(self) -> list[int]:
@@ -196,7 +219,11 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     common = {
         "model": model,
         "args": args,
-        "train_dataset": plan.train_rows(seed),
+        "train_dataset": (
+            plan.train_rows(seed)
+            if variant.augmentation is None
+            else plan.augmented_rows(seed, variant.augmentation, labelled=not variant.distill)
+        ),
         "data_collator": plan.collator,
         "callbacks": callbacks_for(variant, steps),
     }
