@@ -159,7 +159,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
             "paper90from80x2ep_nokd_lr1e-4", "paper85from80_kd", "paper85from80_nokd_lr1e-4", "paper90from85_kd",
-            "paper90from85_nokd_lr1e-4"}  # fmt: skip
+            "paper90from85_nokd_lr1e-4", "paper80x2ep_aug_kd", "paper80x2ep_aug_nokd",
+            "paper80x2ep_aug_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
@@ -469,6 +470,7 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
         None,  # nor which teacher
         None,  # nor a source variant to start from
         16,  # they were calibrated on 16 batches
+        None,  # and trained on no word-swapped copies
     )
     (tmp_path / "runs.jsonl").write_text(json.dumps(before_recipes) + "\n")
     settings = {
