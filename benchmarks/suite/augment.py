@@ -100,10 +100,10 @@ def batches_apart(originals, copies, lengths: list[int], batch_size: int, seed: 
     distilled only, and a padding collator cannot mix rows with and without labels), the batches shuffled together.
     """
     count = len(originals)
-    per_copy = [length_bucketed_order(lengths, batch_size, seed + 1 + k) for k in range(len(copies) // count)]
-    streams = [length_bucketed_order(lengths, batch_size, seed)] + [
-        [count * (k + 1) + i for i in order] for k, order in enumerate(per_copy)
-    ]
+    streams = [
+        [count * k + i for i in length_bucketed_order(lengths, batch_size, seed + k)]
+        for k in range(1 + len(copies) // count)
+    ]  # stream 0: the originals, stream k: copy k (its rows at k * count onwards in the concatenation)
     batches = [stream[i : i + batch_size] for stream in streams for i in range(0, len(stream), batch_size)]
     generator = torch.Generator().manual_seed(seed)
     order = [row for index in torch.randperm(len(batches), generator=generator).tolist() for row in batches[index]]

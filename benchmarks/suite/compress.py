@@ -3,7 +3,7 @@
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import torch
@@ -69,14 +69,20 @@ class TrainingPlan:
     sampling: str = "random"
     use_cpu: bool = True
     max_steps: int | None = None
+    neighbour_tables: dict = field(default_factory=dict, init=False, repr=False)  # `neighbours` count -> table
 
     def steps_for(self, variant) -> int:
         """Optimizer steps of one run of `variant`: its multiple of `steps`, at most `max_steps`."""
         steps = variant.steps(self.steps)
         return steps if self.max_steps is None else min(steps, self.max_steps)
 
-    def train_rows(self, seed: int):
-        """The rows one run trains on, in the order it reads them under `trainer_sampling`."""
+    def train_rows(self, seed: int, augmentation: dict | None = None, labelled: bool = True):
+        """
+        The rows one run trains on, in the order it reads them under `trainer_sampling`; with `augmentation` (a
+        `Variant.augmentation`), also word-swapped copies of them (`augmented_rows`).
+        """
+        if augmentation is not None:
+            return self.augmented_rows(seed, augmentation, labelled)
         if self.sampling != "length_buckets":
             return self.train_dataset
         return Subset(self.train_dataset, length_bucketed_order(self.row_lengths, BATCH_SIZE, seed))
@@ -96,12 +102,12 @@ class TrainingPlan:
 
     def neighbours(self, count: int):
         """`augment.neighbour_table` of the teacher's word embeddings and vocabulary (built once per plan)."""
-        if getattr(self, "_neighbours", (None,))[0] != count:
+        if count not in self.neighbour_tables:
             teacher = AutoModelForSequenceClassification.from_pretrained(self.teacher_path)
             vocabulary = AutoTokenizer.from_pretrained(self.teacher_path).get_vocab()
             embeddings = teacher.get_input_embeddings().weight.detach()
-            self._neighbours = (count, neighbour_table(embeddings, vocabulary, count))
-        return self._neighbours[1]
+            self.neighbour_tables[count] = neighbour_table(embeddings, vocabulary, count)
+        return self.neighbour_tables[count]
 
     @cached_property
     def row_lengths(self) -> list[int]:
@@ -219,11 +225,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     common = {
         "model": model,
         "args": args,
-        "train_dataset": (
-            plan.train_rows(seed)
-            if variant.augmentation is None
-            else plan.augmented_rows(seed, variant.augmentation, labelled=not variant.distill)
-        ),
+        "train_dataset": plan.train_rows(seed, variant.augmentation, labelled=not variant.distill),
         "data_collator": plan.collator,
         "callbacks": callbacks_for(variant, steps),
     }
