@@ -54,9 +54,9 @@ class Variant:
             the calibration loss); `pruning`'s `target_flops_reduction` stays relative to the teacher.
         steps_factor (`int`): the variant trains `steps_factor x` the suite's steps per student.
         start_from (`str`, *optional*): key of the variant whose student (same seed) this one starts from instead
-            of the teacher: that compressed model is dequantized, pruned further (`pruning`'s
-            `target_flops_reduction` stays relative to the teacher), quantized and trained again. The runs of the
-            source variant come first, and its compression time counts in this one's.
+            of the teacher: that compressed model is dequantized, pruned further when `pruning` is set
+            (its `target_flops_reduction` stays relative to the teacher), quantized and trained again. The runs of
+            the source variant come first, and its compression time counts in this one's.
         augmentation (`dict`, *optional*): train on the rows plus word-swapped copies of them (`augment.py`:
             `copies` per row, each whole word swapped with `probability` for one of its `neighbours` nearest words in
             the teacher's embedding table); the distilled side reads the copies without labels (teacher only), the
@@ -130,13 +130,16 @@ def _both(key: str, label: str, family: str, baseline_lr: float | None = None, *
 FROM_80 = ("paper80x2ep_kd", "paper80x2ep_nokd_lr1e-4")
 
 
-def _next_stage(key: str, label: str, flops: float, sources: tuple[str, str], steps_factor: int) -> list[Variant]:
+def _next_stage(
+    key: str, label: str, flops: float | None, sources: tuple[str, str], steps_factor: int
+) -> list[Variant]:
     """
-    A further pruning stage, as a pair: each side starts from its own student of `sources` (KD from the distilled
-    one, labels only at lr 1e-4 from the labels-only one), is pruned on to `flops` of the teacher's FLOPs removed and
-    trains `steps_factor` x the suite's steps with int8 QAT. Named runs only.
+    A further stage, as a pair: each side starts from its own student of `sources` (KD from the distilled one, labels
+    only at lr 1e-4 from the labels-only one), is pruned on to `flops` of the teacher's FLOPs removed (`None`: not
+    pruned further, only trained on) and trains `steps_factor` x the suite's steps with int8 QAT. Named runs only.
     """
-    stage = {"pruning": structured(flops), "shrinks": True, "steps_factor": steps_factor, "in_full_suite": False}
+    pruning = None if flops is None else structured(flops)
+    stage = {"pruning": pruning, "shrinks": True, "steps_factor": steps_factor, "in_full_suite": False}
     kd_source, labels_source = sources
     return [
         Variant(f"{key}_kd", f"{label} + KD", "paper", True, start_from=kd_source, **stage),
@@ -181,6 +184,18 @@ def all_variants() -> list[Variant]:
         steps_factor=42,
         in_full_suite=False,
         augmentation=dict(AUGMENT),
+        baseline_lr=LONG_LEARNING_RATE,
+    )
+    # the floor recipe trained one more epoch (6300 steps, 3.0 epochs) in one schedule: does the labels-only side start
+    # to lose what KD keeps, as the staged chains' labels-only students did with each extra epoch? Named runs only
+    variants += _both(
+        "paper80x3ep",
+        "heads+neurons -80% FLOPs + int8, 3 epochs",
+        "paper",
+        pruning=structured(0.8),
+        shrinks=True,
+        steps_factor=63,
+        in_full_suite=False,
         baseline_lr=LONG_LEARNING_RATE,
     )
     # 16x (1600 steps, ~0.76 epoch) with the settings it was first reported with: the floor recipe of the full runs
@@ -238,6 +253,11 @@ def all_variants() -> list[Variant]:
     # third of what is left instead of half at once; does the gentler path keep more than the two-stage run's 88.42?
     variants += _next_stage("paper85from80", "heads+neurons -80% (2 epochs) then -85% FLOPs + int8, +1 epoch", 0.85,
                             FROM_80, steps_factor=21)  # fmt: skip
+    # the word-swapped-copies pair trained on 1 more epoch of the rows alone, at the same width: 6300 steps in all
+    # (rows twice, copies once), the copies on top of the floor recipe's two passes instead of in place of one
+    variants += _next_stage("paper80x2ep_aug_then1ep", "heads+neurons -80% FLOPs + int8, 2 epochs of rows + swapped "
+                            "copies, then +1 epoch of rows", None, ("paper80x2ep_aug_kd", "paper80x2ep_aug_nokd_lr1e-4"),
+                            steps_factor=21)  # fmt: skip
     variants += _next_stage("paper90from85", "heads+neurons -80% (2 epochs), -85% (+1 epoch), then -90% FLOPs + int8, "
                             "+1 epoch", 0.9, ("paper85from80_kd", "paper85from80_nokd_lr1e-4"), steps_factor=21)  # fmt: skip
     variants.append(

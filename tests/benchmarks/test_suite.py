@@ -150,6 +150,25 @@ def test_a_two_stage_variant_brings_its_source_first_and_goes_on_from_that_stude
         torch.testing.assert_close(begin.eval()(input_ids=ids).logits, start(input_ids=ids).logits, atol=1e-5, rtol=0)
 
 
+def test_a_same_width_stage_only_trains_its_source_student_on(plan, tmp_path):
+    from benchmarks.suite.variants import FROM_80, _next_stage
+
+    chain = [v.key for v in select(["paper80x2ep_aug_then1ep_kd"])]
+    assert chain == ["paper80x2ep_aug_kd", "paper80x2ep_aug_then1ep_kd"]
+    kd, labels = _next_stage("again", "the -80% students, +1 epoch", None, FROM_80, steps_factor=8)
+    assert kd.pruning is None and (kd.start_from, labels.start_from) == FROM_80
+    (source,) = select(["paper80x2ep_kd"])
+    short = dataclasses.replace(plan, work=str(tmp_path), steps=1)
+    start, model = (load_compressed(compress(v, 0, short)[0]) for v in (source, kd))
+    assert count_flops(model, sequence_length=64).total_macs == count_flops(start, sequence_length=64).total_macs
+    before, after = encoder_weights(start), encoder_weights(model)
+    assert before.keys() == after.keys() and all(m.spec.bits == 8 for m in after.values())
+    assert {n: m.dequantized_weight().shape for n, m in after.items()} == {
+        n: m.dequantized_weight().shape for n, m in before.items()
+    }  # not one head or neuron less
+    assert any(not torch.equal(after[n].dequantized_weight(), before[n].dequantized_weight()) for n in after)
+
+
 def test_side_run_variants_are_left_out_of_the_full_run_only():
     full = {v.key for v in select(None)}
     quick = {v.key for v in select(None, quick=True)}
@@ -160,11 +179,14 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
             "paper90from80x2ep_nokd_lr1e-4", "paper85from80_kd", "paper85from80_nokd_lr1e-4", "paper90from85_kd",
             "paper90from85_nokd_lr1e-4", "paper80x2ep_aug_kd", "paper80x2ep_aug_nokd",
-            "paper80x2ep_aug_nokd_lr1e-4"}  # fmt: skip
+            "paper80x2ep_aug_nokd_lr1e-4", "paper80x2ep_aug_then1ep_kd", "paper80x2ep_aug_then1ep_nokd_lr1e-4",
+            "paper80x3ep_kd", "paper80x3ep_nokd", "paper80x3ep_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
     assert floor.steps(100) == 4200  # 2 epochs of the 67,349 rows at batch 32
+    (longer,) = select(["paper80x3ep_kd"])
+    assert longer.steps(100) == 6300 and longer.pruning == floor.pruning and longer.distillation == floor.distillation
 
 
 def test_quick_runs_cap_the_long_recipes_steps(tmp_path):
