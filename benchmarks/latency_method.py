@@ -17,7 +17,6 @@ writes `benchmarks/results/latency_method.json`.
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import time
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quantization_sst2 import THREADS, interleaved_latency  # noqa: E402
+from quantization_sst2 import THREADS, interleaved_latency, write_json  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
 
@@ -90,11 +89,7 @@ def main() -> None:
             )
     payload = {"command": "python benchmarks/latency_method.py", "date": time.strftime("%Y-%m-%d"), "threads": THREADS,
                "repeats": REPEATS, "sequence_length": 64, "rows": rows}  # fmt: skip
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output + ".tmp", "w") as f:
-        json.dump(payload, f, indent=1)
-    os.replace(args.output + ".tmp", args.output)
-    print(f"\nwrote {args.output}")
+    write_json(args.output, payload)
 
 
 if __name__ == "__main__":

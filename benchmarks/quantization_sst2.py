@@ -508,10 +508,11 @@ def measure_rows(teacher_path: str, variants: dict, onnx_paths: dict, settings: 
 
 
 def write_json(path: str, payload: dict) -> None:
-    """Write a results file (creating its directory) and say where it went."""
+    """Write a results file atomically (creating its directory) and say where it went."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2)
+    os.replace(path + ".tmp", path)
     print(f"wrote {path}")
 
 

@@ -11,7 +11,7 @@ from .distillation.config import DistillationConfig
 from .distillation.refit import refit_to_teacher_
 from .distillation.teacher_cache import precompute_teacher_logits
 from .distillation.trainer import DistillationTrainer
-from .export import check_onnx_export, export_onnx
+from .export import check_onnx_export, export_onnx, onnx_session
 from .hub import push_compressed
 from .pruning import PruningCallback, PruningConfig, prune_, register_pruning_method, shrink_model
 from .quantization import QuantizationCallback, QuantizationConfig, convert_qat, dequantize_, prepare_qat, quantize_
@@ -39,6 +39,7 @@ __all__ = [
     "export_onnx",
     "load_compressed",
     "load_recipe",
+    "onnx_session",
     "precompute_teacher_logits",
     "prune_",
     "prepare_qat",

@@ -1,7 +1,7 @@
 """Check an exported ONNX model against the PyTorch model it came from."""
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,15 +11,33 @@ import torch.nn as nn
 from .deps import require
 
 
-def onnx_session(path: str | os.PathLike, threads: int | None = None):
-    """An ONNX Runtime CPU `InferenceSession` for `path` (optionally limited to `threads` intra-op threads)."""
+# graph fusions left out of every session by default: on the CPU measured (Intel Xeon with AVX-512, onnxruntime
+# 1.32) the fused SkipLayerNormalization kernel took 2.3-3.4x the time of the Add + LayerNormalization it replaces
+# at 2 threads, and whole MiniLM models ran 10-27% faster without it (`benchmarks/ort_skip_layernorm.py`)
+SLOW_FUSIONS = ("SkipLayerNormFusion",)
+
+
+def onnx_session(
+    path: str | os.PathLike, threads: int | None = None, disabled_optimizers: Sequence[str] = SLOW_FUSIONS
+):
+    """
+    An ONNX Runtime CPU `InferenceSession` for `path`, with every graph optimization but `disabled_optimizers`.
+
+    Args:
+        path (`str` or `os.PathLike`): the `.onnx` file.
+        threads (`int`, *optional*): intra-op threads (and one inter-op thread); ONNX Runtime's default otherwise.
+        disabled_optimizers (sequence of `str`, defaults to `SLOW_FUSIONS`): ONNX Runtime graph transformers to
+            skip. Pass `()` to keep all of them (ONNX Runtime's own default).
+    """
     ort = require("onnxruntime")
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled_optimizers)
+    )
 
 
 def check_onnx_export(

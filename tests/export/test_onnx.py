@@ -178,3 +178,32 @@ def test_integer_path_matches_the_simulated_path_for_every_granularity(granulari
         exact = model(x)
     simulated = model(x.clone().requires_grad_())
     assert torch.allclose(exact, simulated, atol=1e-4), (exact - simulated).abs().max()
+
+
+def test_sessions_leave_out_the_slow_skip_layernorm_fusion_and_compute_the_same(tmp_path, monkeypatch):
+    from hf_compress.export import SLOW_FUSIONS, onnx_session
+
+    model = tiny_bert(hidden=64)
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", granularity="per_tensor"))
+    path = export_onnx(model, tmp_path, quantize="int8")["onnx_int8"]
+    ort = require("onnxruntime")
+
+    def optimized_ops(disabled):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.optimized_model_filepath = str(tmp_path / f"optimized_{len(disabled)}.onnx")
+        ort.InferenceSession(path, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
+        return [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+
+    # the name is ONNX Runtime's own: leaving it out changes the optimized graph
+    assert "SkipLayerNormalization" in optimized_ops(())
+    assert "SkipLayerNormalization" not in optimized_ops(SLOW_FUSIONS)
+    passed = []
+    real = ort.InferenceSession
+    monkeypatch.setattr(
+        ort, "InferenceSession", lambda *a, **k: passed.append(k["disabled_optimizers"]) or real(*a, **k)
+    )
+    default, fused = onnx_session(path, threads=1), onnx_session(path, threads=1, disabled_optimizers=())
+    assert passed == [["SkipLayerNormFusion"], []]
+    feed = {i.name: v.numpy() for i in default.get_inputs() for k, v in batches(1)[0].items() if k == i.name}
+    torch.testing.assert_close(default.run(None, feed)[0], fused.run(None, feed)[0], atol=1e-5, rtol=0)
