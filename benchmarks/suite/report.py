@@ -197,7 +197,10 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 OLD_LATENCY_METHOD = "every model timed once per round, on the first call after switching from another model"
 LATENCY_METHOD = (
     "every model timed once per round, after running untimed for 100 ms so that the previous model's spinning "
-    "worker threads are gone; `benchmarks/latency_method.py` compares this with timing each model alone"
+    "worker threads are gone; `benchmarks/latency_method.py` compares this with timing each model alone; ONNX "
+    "models, the ORT int8 teacher included, run with every ONNX Runtime graph optimization but the "
+    "SkipLayerNormalization fusion, slower on the CPU measured (`hf_compress.onnx_session`, "
+    "`benchmarks/ort_skip_layernorm.py`)"
 )
 
 
