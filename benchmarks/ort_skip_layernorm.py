@@ -74,21 +74,12 @@ def residual_block_graph() -> bytes:
 
 def micro(repeats: int = 200, rounds: int = 5) -> list[dict]:
     """Microseconds per call of the residual block, fused and not, for batch 1 / 32 at 1 / 2 threads."""
-    import onnxruntime as ort
-
     graph, rows = residual_block_graph(), []
     for batch in (1, 32):
         rng = np.random.default_rng(batch)
         feed = {n: rng.standard_normal((batch, SEQUENCE, HIDDEN), dtype=np.float32) for n in ("x", "y")}
         for threads in (1, 2):
-            options = ort.SessionOptions()
-            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sessions = {
-                graph_name: ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"],
-                                                 disabled_optimizers=list(disabled))
-                for graph_name, disabled in GRAPHS.items()
-            }  # fmt: skip
+            sessions = {name: onnx_session(graph, threads, disabled) for name, disabled in GRAPHS.items()}
             times = {name: [] for name in sessions}
             for _ in range(rounds):  # alternate the two graphs so load changes hit both
                 for name, session in sessions.items():

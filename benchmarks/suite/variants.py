@@ -125,6 +125,11 @@ def _both(key: str, label: str, family: str, baseline_lr: float | None = None, *
     return variants
 
 
+def _paper(key: str, label: str, flops: float, **kwargs) -> list[Variant]:
+    """`_both` for the paper pipeline: heads and neurons pruned one-shot to `flops` of the FLOPs removed, shrunk."""
+    return _both(key, label, "paper", pruning=structured(flops), shrinks=True, **kwargs)
+
+
 # the 2-epoch -80% students that the staged -90% variants go on from: (the distilled one, the labels-only one at lr
 # 1e-4)
 FROM_80 = ("paper80x2ep_kd", "paper80x2ep_nokd_lr1e-4")
@@ -152,35 +157,29 @@ def all_variants() -> list[Variant]:
     """Every variant of the suite, distilled and not distilled."""
     variants = []
     for flops in (0.5, 0.8, 0.9):
-        variants += _both(
+        variants += _paper(
             f"paper{int(flops * 100)}",
             f"heads+neurons -{flops:.0%} FLOPs + int8",
-            "paper",
-            pruning=structured(flops),
-            shrinks=True,
+            flops,
             baseline_lr=LONG_LEARNING_RATE,
         )
     # the same pipeline trained 42x longer (4200 steps of 32, 2.0 epochs of the 67,349 rows) with the 100-step KD
     # settings: the full run's floor recipe. On a lent H100 (`kd_sweep_sst2.py --device accelerator`, dev slice)
     # hidden weight 30 at lr 3e-4 ranked first of 4 KD settings at this length; labels only gets both learning
     # rates (dev preferred 3e-4, validation 1e-4); 3 seeds of the three take ~90 min of the full run on 2 cores
-    variants += _both(
+    variants += _paper(
         "paper80x2ep",
         "heads+neurons -80% FLOPs + int8, 2 epochs",
-        "paper",
-        pruning=structured(0.8),
-        shrinks=True,
+        0.8,
         steps_factor=42,
         baseline_lr=LONG_LEARNING_RATE,
     )
     # the floor recipe's 4200 steps spent on the rows and one word-swapped copy of each (one pass over both) instead
     # of two passes over the rows: more sentences for the teacher to label; named runs only
-    variants += _both(
+    variants += _paper(
         "paper80x2ep_aug",
         "heads+neurons -80% FLOPs + int8, 2 epochs, rows + swapped copies",
-        "paper",
-        pruning=structured(0.8),
-        shrinks=True,
+        0.8,
         steps_factor=42,
         in_full_suite=False,
         augmentation=dict(AUGMENT),
@@ -188,56 +187,46 @@ def all_variants() -> list[Variant]:
     )
     # the floor recipe trained one more epoch (6300 steps, 3.0 epochs) in one schedule: does the labels-only side start
     # to lose what KD keeps, as the staged chains' labels-only students did with each extra epoch? Named runs only
-    variants += _both(
+    variants += _paper(
         "paper80x3ep",
         "heads+neurons -80% FLOPs + int8, 3 epochs",
-        "paper",
-        pruning=structured(0.8),
-        shrinks=True,
+        0.8,
         steps_factor=63,
         in_full_suite=False,
         baseline_lr=LONG_LEARNING_RATE,
     )
     # 16x (1600 steps, ~0.76 epoch) with the settings it was first reported with: the floor recipe of the full runs
     # until session 11 (-2.03 pt with the 89.45% teacher); named runs only, as both would push the full run past 3 h
-    variants += _both(
+    variants += _paper(
         "paper80xlong",
         "heads+neurons -80% FLOPs + int8, 16x steps",
-        "paper",
-        pruning=structured(0.8),
-        shrinks=True,
+        0.8,
         steps_factor=16,
         in_full_suite=False,
         **LONG,
     )
     # 8x (800 steps): the step between, and the 90% stretch at 16x; named runs only (the full run would pass 3 h)
-    variants += _both(
+    variants += _paper(
         "paper80long",
         "heads+neurons -80% FLOPs + int8, 8x steps",
-        "paper",
-        pruning=structured(0.8),
-        shrinks=True,
+        0.8,
         steps_factor=8,
         in_full_suite=False,
         **LONG,
     )
-    variants += _both(
+    variants += _paper(
         "paper90xlong",
         "heads+neurons -90% FLOPs + int8, 16x steps",
-        "paper",
-        pruning=structured(0.9),
-        shrinks=True,
+        0.9,
         steps_factor=16,
         in_full_suite=False,
         **LONG,
     )
     # the 90% stretch with the floor recipe's 2 epochs; a named run (it would push the full run past 3 h)
-    variants += _both(
+    variants += _paper(
         "paper90x2ep",
         "heads+neurons -90% FLOPs + int8, 2 epochs",
-        "paper",
-        pruning=structured(0.9),
-        shrinks=True,
+        0.9,
         steps_factor=42,
         in_full_suite=False,
         baseline_lr=LONG_LEARNING_RATE,

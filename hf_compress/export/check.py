@@ -18,13 +18,13 @@ SLOW_FUSIONS = ("SkipLayerNormFusion",)
 
 
 def onnx_session(
-    path: str | os.PathLike, threads: int | None = None, disabled_optimizers: Sequence[str] = SLOW_FUSIONS
+    path: str | os.PathLike | bytes, threads: int | None = None, disabled_optimizers: Sequence[str] = SLOW_FUSIONS
 ):
     """
     An ONNX Runtime CPU `InferenceSession` for `path`, with every graph optimization but `disabled_optimizers`.
 
     Args:
-        path (`str` or `os.PathLike`): the `.onnx` file.
+        path (`str`, `os.PathLike` or `bytes`): the `.onnx` file, or a serialized model.
         threads (`int`, *optional*): intra-op threads (and one inter-op thread); ONNX Runtime's default otherwise.
         disabled_optimizers (sequence of `str`, defaults to `SLOW_FUSIONS`): ONNX Runtime graph transformers to
             skip. Pass `()` to keep all of them (ONNX Runtime's own default).
@@ -36,7 +36,10 @@ def onnx_session(
         options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled_optimizers)
+        path if isinstance(path, bytes) else str(path),
+        options,
+        providers=["CPUExecutionProvider"],
+        disabled_optimizers=list(disabled_optimizers),
     )
 
 
