@@ -3,21 +3,16 @@
 import pytest
 
 
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
 
 import benchmarks.ort_skip_layernorm as bench  # noqa: E402
+from tests.onnx_graphs import optimized_op_types  # noqa: E402
 
 
 def test_the_residual_block_is_fused_only_when_the_fusion_is_on(tmp_path):
     graph = bench.residual_block_graph()
-    ops = {}
-    for name, disabled in bench.GRAPHS.items():
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.optimized_model_filepath = str(tmp_path / f"{len(disabled)}.onnx")
-        ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
-        ops[name] = [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+    ops = {name: optimized_op_types(graph, disabled, tmp_path) for name, disabled in bench.GRAPHS.items()}
     assert ops["all fusions"] == ["SkipLayerNormalization"]
     assert sorted(ops["without SkipLayerNorm fusion"]) == ["Add", "Add", "LayerNormalization"]
 

@@ -12,6 +12,7 @@ onnx = pytest.importorskip("onnx")
 from hf_compress.export import check_onnx_export, export_onnx  # noqa: E402
 from hf_compress.export.deps import require  # noqa: E402
 from hf_compress.quantization import QuantizationConfig, quantize_  # noqa: E402
+from tests.onnx_graphs import optimized_op_types  # noqa: E402
 from tests.quantization.helpers import inputs, tiny_bert  # noqa: E402
 
 
@@ -187,17 +188,9 @@ def test_sessions_leave_out_the_slow_skip_layernorm_fusion_and_compute_the_same(
     quantize_(model, QuantizationConfig(bits=8, mode="ptq", granularity="per_tensor"))
     path = export_onnx(model, tmp_path, quantize="int8")["onnx_int8"]
     ort = require("onnxruntime")
-
-    def optimized_ops(disabled):
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.optimized_model_filepath = str(tmp_path / f"optimized_{len(disabled)}.onnx")
-        ort.InferenceSession(path, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
-        return [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
-
     # the name is ONNX Runtime's own: leaving it out changes the optimized graph
-    assert "SkipLayerNormalization" in optimized_ops(())
-    assert "SkipLayerNormalization" not in optimized_ops(SLOW_FUSIONS)
+    assert "SkipLayerNormalization" in optimized_op_types(path, (), tmp_path)
+    assert "SkipLayerNormalization" not in optimized_op_types(path, SLOW_FUSIONS, tmp_path)
     passed = []
     real = ort.InferenceSession
     monkeypatch.setattr(
