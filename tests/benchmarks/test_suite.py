@@ -300,7 +300,7 @@ def test_distillation_is_checked_against_the_stronger_labels_only_run():
 
 def test_the_100_step_pairs_get_a_labels_only_twin_at_the_older_learning_rate():
     variants = {v.key: v for v in select(None)}
-    for stem in ("paper50", "paper80", "paper90", "unstructured90", "nm24"):
+    for stem in ("paper50", "paper80", "paper90", "unstructured90", "nm24", "order_qpd", "order_joint"):
         twin, nokd = variants[f"{stem}_nokd_lr1e-4"], variants[f"{stem}_nokd"]
         assert (
             not twin.distill
@@ -349,13 +349,16 @@ def report_payload(rows: list[dict], **overrides) -> dict:
     payload = {"command": "python benchmarks/run_suite.py", "date": "2026-11-27", "total_s": 60.0, "json": "x.json",
                "environment": {"cpu": "cpu", "cpu_count": 2, "torch": "t", "transformers": "t", "onnxruntime": "o",
                                "python": "3", "latency_threads": 2},
-               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first"},
+               "setup": "setup", "seeds": [0], "validation_rows": 872, "orders": {"pqd": "prune first", "qpd": "quantize first"},
                "teacher": TEACHER, "rows": rows, "targets": []}  # fmt: skip
     return {**payload, **overrides}
 
 
 def test_markdown_and_plots_are_written(tmp_path):
     runs = [run("paper80_kd", 0, 0.84), run("paper80_kd", 1, 0.85), run("paper80_nokd", 0, 0.8, distill=False)]
+    runs += [run("paper80_nokd_lr1e-4", 0, 0.82, distill=False)]
+    runs += [{**run(key, 0, acc, distill=key.endswith("_kd")), "family": "order", "order": "qpd"}
+             for key, acc in (("order_qpd_kd", 0.83), ("order_qpd_nokd", 0.81), ("order_joint_kd", 0.79))]  # fmt: skip
     timed = {"paper80_kd": {"latency_ms_b1": 4.0, "latency_ms_b32": 70.0, "onnx_bytes": 14e6, "onnx_accuracy": 0.84,
                             "argmax_agreement": 0.99, "max_abs_logit_diff": 0.1}}  # fmt: skip
     rows = aggregate(runs, TEACHER, timed)
@@ -364,6 +367,11 @@ def test_markdown_and_plots_are_written(tmp_path):
     payload = report_payload(rows, seeds=[0, 1], targets=check_targets(rows, TEACHER, 60.0, quick=True))
     text = markdown(payload, paths, str(tmp_path), notes="## Findings\nsomething measured")
     assert "| paper80_kd | 84.50 +/- 0.71 | -0.50 |" in text
+    # the order ablation sets each distilled order beside the better of its labels-only runs, when it has any
+    ablation = text.split("## Order ablation")[1].split("\n## ")[0]
+    assert "| prune first | 84.50 +/- 0.71 | -0.50 | 82.00 +/- 0.00 | -3.00 |" in ablation
+    assert "| quantize first | 83.00 +/- 0.00 | -2.00 | 81.00 +/- 0.00 | -4.00 |" in ablation
+    assert "| quantize first | 79.00 +/- 0.00 | -6.00 | - | - |" in ablation and "nokd" not in ablation
     assert (
         "**FAIL**" in text and "plots/accuracy_vs_flops.png" in text and text.rstrip().endswith("something measured")
     )
