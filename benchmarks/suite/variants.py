@@ -281,7 +281,7 @@ def all_variants() -> list[Variant]:
     variants += _both("order_joint", "order: prune + quantize at once (-80% FLOPs, masked)", "order",
                       pruning={**structured(0.8), "schedule": "cubic", "shrink": False}, prune_when=DURING,
                       order="joint", baseline_lr=LONG_LEARNING_RATE)  # fmt: skip
-    variants += [
+    variants.append(
         Variant(
             "torch_prune90",
             "torch.nn.utils.prune 90% + fine-tune (fp32)",
@@ -289,8 +289,8 @@ def all_variants() -> list[Variant]:
             False,
             quantization=None,
             learning_rate=LONG_LEARNING_RATE,
-        ),  # labels only: the lr it always had, not the one chosen for KD; fmt: skip
-    ]
+        )  # labels only: the lr it always had, not the one chosen for KD
+    )
     return variants
 
 
