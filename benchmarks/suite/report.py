@@ -184,12 +184,16 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
 
 
 def _save(figure, axis, path: str) -> str:
-    """Legend to the right of the axes, write the PNG, free the figure."""
+    """
+    Legend to the right of the axes (a column per 30 entries, so a `--quick` run's every-variant legend fits), write the
+    PNG with the legend inside its bounds, free the figure.
+    """
     import matplotlib.pyplot as plt
 
-    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.tight_layout()  # lay out the axes alone: the legend grows the saved image instead of squeezing them
+    entries = len(axis.get_legend_handles_labels()[0])
+    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=max(1, -(-entries // 30)))
+    figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path
 

@@ -386,6 +386,26 @@ def test_markdown_and_plots_are_written(tmp_path):
     assert "in 5 rounds one after another" in rounds and "median of the ratios taken within each round" in rounds
 
 
+def test_a_long_legend_stays_inside_the_png(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    from benchmarks.suite.report import _save
+
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    for index in range(45):  # a --quick run plots every variant
+        axis.scatter(index, index, label=f"heads+neurons -{index}% FLOPs + int8 + KD, a long variant label")
+    pixels = matplotlib.image.imread(_save(figure, axis, str(tmp_path / "many.png")))
+    # nothing is cut off: a white margin on every side of the image (a clipped legend reaches the edge)
+    for edge in (pixels[:, -3:], pixels[:, :3], pixels[:3], pixels[-3:]):
+        assert edge[..., :3].min() == 1.0
+    # and the 45 entries went into two columns, which keeps the image shorter than one column would
+    assert pixels.shape[0] < 600
+
+
 def test_a_teacher_on_other_rows_gets_its_own_student_cache():
     from benchmarks.run_suite import FULL, QUICK, work_dir
 
