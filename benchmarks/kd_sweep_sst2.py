@@ -57,6 +57,10 @@ SETTINGS = {
     "kd_hidden30_attention1_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "attention_loss_weight": 1.0}, 3e-4),
     "kd_hidden30_T4_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 4.0}, 3e-4),
     "kd_hidden30_T8_lr3e-4": ({**KD, "hidden_loss_weight": 30.0, "temperature": 8.0}, 3e-4),
+    # logits only / a light hidden-state term: for students whose hidden states stay far from the teacher's
+    "kd_logits_lr3e-4": ({**KD, "hidden_loss_weight": 0.0}, 3e-4),
+    "kd_logits_alpha0.9_lr3e-4": ({**KD, "hidden_loss_weight": 0.0, "alpha": 0.9}, 3e-4),
+    "kd_hidden1_lr3e-4": ({**KD, "hidden_loss_weight": 1.0}, 3e-4),
 }
 
 
