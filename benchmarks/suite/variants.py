@@ -265,17 +265,20 @@ def all_variants() -> list[Variant]:
     )
     unstructured90 = {"pruning": {"structure": "unstructured", "target_sparsity": 0.9, "schedule": "cubic"},
                       "prune_when": DURING, "baseline_lr": LONG_LEARNING_RATE}  # fmt: skip
+    nm24 = {"pruning": {"structure": "2:4", "schedule": "oneshot"}, "prune_when": DURING,
+            "baseline_lr": LONG_LEARNING_RATE}  # fmt: skip
     int4 = {"quantization": dict(INT4), "learning_rate": 5e-5}
     variants += _both("unstructured90", "unstructured 90% + int8", "unstructured", **unstructured90)
-    variants += _both("nm24", "2:4 + int8", "2:4", pruning={"structure": "2:4", "schedule": "oneshot"},
-                      prune_when=DURING, baseline_lr=LONG_LEARNING_RATE)  # fmt: skip
+    variants += _both("nm24", "2:4 + int8", "2:4", **nm24)
     variants += _both("int4", "4-bit weights", "4-bit", **int4)
-    # the unstructured and 4-bit pairs trained 8x longer (800 steps) with their 100-step settings: does KD's share of
-    # the gap grow with training length outside structured pruning, as it did for the -80% students? Named runs only
+    # the unstructured, 2:4 and 4-bit pairs trained 8x longer (800 steps) with their 100-step settings: does KD's
+    # share of the gap grow with training length outside structured pruning, as it did for the -80% students? Named
+    # runs only
     long_8x = {"steps_factor": 8, "in_full_suite": False}
     variants += _both("unstructured90long", "unstructured 90% + int8, 8x steps", "unstructured", **unstructured90,
                       **long_8x)  # fmt: skip
     variants += _both("int4long", "4-bit weights, 8x steps", "4-bit", **int4, **long_8x)
+    variants += _both("nm24long", "2:4 + int8, 8x steps", "2:4", **nm24, **long_8x)
     # the order ablation, each order with its labels-only twins like every other variant (the paper's order,
     # prune -> quantize -> distill, is the paper80 pair)
     variants += _both("order_qpd", "order: quantize -> prune (-80% FLOPs)", "order", pruning=structured(0.8),
