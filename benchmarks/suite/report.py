@@ -1,5 +1,6 @@
 """Aggregate the per-seed results, check the targets, and write the JSON, the plots and `BENCHMARKS.md`."""
 
+import math
 import os
 import statistics
 
@@ -53,6 +54,7 @@ def aggregate(runs: list[dict], teacher: dict, timed: dict) -> list[dict]:
 
 
 REFERENCES = {"fp32": "teacher", "ort_int8": "ort_int8"}  # speedup column suffix -> the model timed as reference
+LEGEND_ROWS = 30  # entries per legend column in the plots
 
 
 def latency_columns(rounds: list[dict], teacher: dict, timed: dict) -> None:
@@ -185,14 +187,14 @@ def plot(rows: list[dict], teacher: dict, directory: str) -> dict[str, str]:
 
 def _save(figure, axis, path: str) -> str:
     """
-    Legend to the right of the axes (a column per 30 entries, so a `--quick` run's every-variant legend fits), write the
-    PNG with the legend inside its bounds, free the figure.
+    Legend to the right of the axes (a column per `LEGEND_ROWS` entries, so a `--quick` run's every-variant legend
+    fits), write the PNG with the legend inside its bounds, free the figure.
     """
     import matplotlib.pyplot as plt
 
     figure.tight_layout()  # lay out the axes alone: the legend grows the saved image instead of squeezing them
-    entries = len(axis.get_legend_handles_labels()[0])
-    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=max(1, -(-entries // 30)))
+    columns = max(1, math.ceil(len(axis.get_legend_handles_labels()[0]) / LEGEND_ROWS))
+    axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=columns)
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path
