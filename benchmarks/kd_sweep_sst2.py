@@ -34,6 +34,7 @@ from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402
 from benchmarks.suite.variants import KD, LONG_KD, select  # noqa: E402
+from hf_compress import PruningConfig  # noqa: E402
 
 
 # name -> (DistillationConfig kwargs or None for labels only, peak learning rate)
@@ -113,12 +114,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--validation", action="store_true",
                         help="Also score every student on the validation split: recorded next to dev, never used to "
                         "rank settings (the suite reports validation).")  # fmt: skip
+    parser.add_argument("--pruning", nargs="+", default=[], metavar="FIELD=VALUE",
+                        help="Override fields of the variant's PruningConfig for every setting, e.g. method=movement "
+                        "scope=global (values are read as JSON where they parse, else as strings).")  # fmt: skip
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
     args = parser.parse_args()
     unknown = [name for name in args.settings if name not in SETTINGS]
     if unknown:
         parser.error(f"--settings: unknown {unknown}; allowed values: {list(SETTINGS)}.")
+    try:
+        args.pruning = pruning_overrides(args.pruning)
+    except ValueError as error:
+        parser.error(str(error))
     return args
+
+
+def pruning_overrides(pairs: list[str]) -> dict:
+    """`["method=movement", "target_sparsity=0.8"]` -> `{"method": "movement", "target_sparsity": 0.8}`."""
+    overrides = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field:
+            raise ValueError(f"--pruning: {pair!r} is not FIELD=VALUE.")
+        try:
+            overrides[field] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[field] = value
+    return overrides
 
 
 def device_name(device: str) -> str:
@@ -165,6 +187,12 @@ def main() -> None:
     base = dataclasses.replace(select([args.variant])[0], refit=refit)
     if not base.distill:
         raise ValueError(f"--variant: {args.variant!r} is not distilled; pass a key ending in '_kd'.")
+    if args.pruning:
+        if base.pruning is None:
+            raise ValueError(f"--pruning: {args.variant!r} does not prune.")
+        pruning = {**base.pruning, **args.pruning}
+        PruningConfig(**pruning)  # a bad field or value fails here, before the teacher loads
+        base = dataclasses.replace(base, pruning=pruning)
     settings = {**FULL, "teacher_lr": 1e-4}
     pretrained = prepare_sst2(args.data_dir, settings, train_threads=2)
     rows = settings["splits"]["teacher"]
@@ -225,6 +253,7 @@ def main() -> None:
         "sampling": args.sampling,
         "refit": refit,
         "mask_probability": args.mask_probability,
+        "pruning": base.pruning,
         "teacher_dev_accuracy": teacher_accuracy,
         "settings": {
             name: {"distillation": SETTINGS[name][0], "learning_rate": SETTINGS[name][1]} for name in results

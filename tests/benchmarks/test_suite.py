@@ -613,3 +613,12 @@ def test_the_kd_sweep_scores_each_setting_against_labels_only_at_its_own_learnin
     distilled = variant_with(base, *SETTINGS["kd_hidden100_lr3e-4"])
     assert distilled.distill and distilled.distillation["hidden_loss_weight"] == 100.0
     assert distilled.pruning == base.pruning and distilled.key == base.key
+
+
+def test_the_kd_sweep_reads_pruning_overrides_as_json_values_and_rejects_a_pair_without_a_value():
+    from benchmarks.kd_sweep_sst2 import pruning_overrides
+
+    overrides = pruning_overrides(["method=movement", "target_sparsity=0.8", "scope=global"])
+    assert overrides == {"method": "movement", "target_sparsity": 0.8, "scope": "global"}
+    with pytest.raises(ValueError, match="--pruning: 'method' is not FIELD=VALUE"):
+        pruning_overrides(["method"])
