@@ -279,6 +279,10 @@ def all_variants() -> list[Variant]:
                       **long_8x)  # fmt: skip
     variants += _both("int4long", "4-bit weights, 8x steps", "4-bit", **int4, **long_8x)
     variants += _both("nm24long", "2:4 + int8, 8x steps", "2:4", **nm24, **long_8x)
+    # the paper pipeline's mildest cut, -50% FLOPs, at 8x steps with its 100-step settings: the one paper row whose
+    # KD share had only been measured at 100 steps (20%); named runs only
+    variants += _paper("paper50long", "heads+neurons -50% FLOPs + int8, 8x steps", 0.5,
+                       baseline_lr=LONG_LEARNING_RATE, **long_8x)  # fmt: skip
     # the order ablation, each order with its labels-only twins like every other variant (the paper's order,
     # prune -> quantize -> distill, is the paper80 pair)
     variants += _both("order_qpd", "order: quantize -> prune (-80% FLOPs)", "order", pruning=structured(0.8),

@@ -182,7 +182,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "paper80x2ep_aug_nokd_lr1e-4", "paper80x2ep_aug_then1ep_kd", "paper80x2ep_aug_then1ep_nokd_lr1e-4",
             "paper80x3ep_kd", "paper80x3ep_nokd", "paper80x3ep_nokd_lr1e-4", "unstructured90long_kd",
             "unstructured90long_nokd", "unstructured90long_nokd_lr1e-4", "int4long_kd", "int4long_nokd",
-            "nm24long_kd", "nm24long_nokd", "nm24long_nokd_lr1e-4"}  # fmt: skip
+            "nm24long_kd", "nm24long_nokd", "nm24long_nokd_lr1e-4", "paper50long_kd", "paper50long_nokd",
+            "paper50long_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
