@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 import statistics
 
 from .named_runs import named_runs_markdown
@@ -98,9 +99,15 @@ def spread_over_rounds(ratios: list[float] | None) -> str:
     return f" (rounds: {min(ratios):.2f}-{max(ratios):.2f}x, n={len(ratios)})"
 
 
+DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_lr[0-9e.-]+)?$")
+
+
 def labels_only_twins(kd: dict, rows: list[dict]) -> list[dict]:
-    """The labels-only rows of the distilled row `kd` (`<stem>_nokd` and `<stem>_nokd_lr*`), in `rows`' order."""
-    stem = kd["key"].removesuffix("_kd")
+    """
+    The labels-only rows of the distilled row `kd` (`<stem>_kd` or `<stem>_kd_lr*`): `<stem>_nokd` and
+    `<stem>_nokd_lr*`, in `rows`' order.
+    """
+    stem = DISTILLED_KEY.match(kd["key"])["stem"]
     return [r for r in rows if r["key"] == f"{stem}_nokd" or r["key"].startswith(f"{stem}_nokd_lr")]
 
 
@@ -133,7 +140,8 @@ def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool, 
         add(f"{row['label']}: >= 6x smaller on disk than the fp32 teacher", row["smaller_x"] >= 6.0,
             f"{row['smaller_x']:.2f}x ({row['onnx_bytes'] / 1e6:.1f} MB int8 ONNX vs "
             f"{teacher['safetensors_bytes'] / 1e6:.1f} MB)")  # fmt: skip
-    for kd in [r for r in rows if r["distill"] and r["key"].endswith("_kd")]:
+    # each distilled run (a second learning rate is its own row) against the stronger of its labels-only twins
+    for kd in [r for r in rows if r["distill"] and DISTILLED_KEY.match(r["key"])]:
         baselines = labels_only_twins(kd, rows)
         if not baselines:
             continue
@@ -143,7 +151,7 @@ def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool, 
         ok = gap <= 0 or recovered >= 0.5 * gap
         share = f"{recovered / gap:.0%} of it" if gap > 0 else "no gap to recover"
         against = f" (vs the better no-KD run, {nokd['key']})" if len(baselines) > 1 else ""
-        add(f"distillation recovers >= half the gap: {kd['label'].removesuffix(' + KD')}", ok,
+        add(f"distillation recovers >= half the gap: {kd['label'].replace(' + KD', '')}", ok,
             f"gap without KD {gap:.2f} pt, KD recovers {recovered:+.2f} pt ({share}){against}")  # fmt: skip
     if not whole:
         return targets

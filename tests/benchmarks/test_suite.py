@@ -183,7 +183,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "paper80x3ep_kd", "paper80x3ep_nokd", "paper80x3ep_nokd_lr1e-4", "unstructured90long_kd",
             "unstructured90long_nokd", "unstructured90long_nokd_lr1e-4", "int4long_kd", "int4long_nokd",
             "nm24long_kd", "nm24long_nokd", "nm24long_nokd_lr1e-4", "paper50long_kd", "paper50long_nokd",
-            "paper50long_nokd_lr1e-4"}  # fmt: skip
+            "paper50long_nokd_lr1e-4", "paper50long_kd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
@@ -299,6 +299,20 @@ def test_distillation_is_checked_against_the_stronger_labels_only_run():
     ]
     assert not check["passed"]  # against the 0.81 run: gap 4 pt, KD recovers 1.5
     assert "paper80_nokd_lr1e-4" in check["measured"] and "+1.50 pt" in check["measured"]
+
+
+def test_a_distilled_run_at_a_second_learning_rate_is_checked_on_its_own_against_the_same_twins():
+    (kd_twin,) = select(["paper50long_kd_lr1e-4"])
+    (kd,) = select(["paper50long_kd"])
+    assert kd_twin.distill and kd_twin.learning_rate == 1e-4 < kd.learning_rate and kd_twin.pruning == kd.pruning
+    runs = [run("paper50long_kd", 0, 0.80), run("paper50long_kd_lr1e-4", 0, 0.84)]
+    runs += [run("paper50long_nokd", 0, 0.78, distill=False), run("paper50long_nokd_lr1e-4", 0, 0.81, distill=False)]
+    checks = {t["target"]: t for t in check_targets(aggregate(runs, TEACHER, {}), TEACHER, 600, True)}
+    # against the 0.81 labels-only run (gap 4 pt): KD at 3e-4 loses 1 pt, KD at 1e-4 recovers 3 of the 4
+    first = checks["distillation recovers >= half the gap: paper50long_kd"]
+    second = checks["distillation recovers >= half the gap: paper50long_kd_lr1e-4"]
+    assert not first["passed"] and "-1.00 pt" in first["measured"]
+    assert second["passed"] and "+3.00 pt" in second["measured"] and "paper50long_nokd_lr1e-4" in second["measured"]
 
 
 def test_the_100_step_pairs_get_a_labels_only_twin_at_the_older_learning_rate():
