@@ -108,11 +108,6 @@ AUGMENT = {"copies": 1, "probability": 0.4, "neighbours": 15}
 LONG = {"distillation": LONG_KD, "learning_rate": LONG_LEARNING_RATE}
 
 
-def _lr_name(learning_rate: float) -> str:
-    """`1e-4` for 0.0001: the learning rate as it appears in variant keys and labels."""
-    return f"{learning_rate:.0e}".replace("e-0", "e-")
-
-
 def _both(
     key: str, label: str, family: str, baseline_lr: float | None = None, kd_lr: float | None = None, **kwargs
 ) -> list[Variant]:
@@ -128,7 +123,7 @@ def _both(
     ]
     for distill, learning_rate, tag, named in ((False, baseline_lr, "nokd", ", no KD"), (True, kd_lr, "kd", " + KD")):
         if learning_rate is not None:
-            lr = _lr_name(learning_rate)
+            lr = f"{learning_rate:.0e}".replace("e-0", "e-")  # 1e-4
             variants.append(Variant(f"{key}_{tag}_lr{lr}", f"{label}{named}, lr {lr}", family, distill,
                                     **{**kwargs, "learning_rate": learning_rate}))  # fmt: skip
     return variants
