@@ -318,8 +318,8 @@ def markdown(
             "",
             "No KD: the better of the order's labels-only runs (its two learning rates).",
             "",
-            "| order | acc % | d pt | no KD acc % | no KD d pt |",
-            "|---|---|---|---|---|",
+            "| order | steps | acc % | d pt | no KD acc % | no KD d pt |",
+            "|---|---|---|---|---|---|",
         ]
         for row in order:
             name = payload["orders"][row["order"]]
@@ -327,7 +327,8 @@ def markdown(
             nokd = max(twins, key=lambda r: r["accuracy_mean"]) if twins else None
             without = (f"{100 * nokd['accuracy_mean']:.2f} +/- {100 * nokd['accuracy_std']:.2f} | "
                        f"{nokd['delta_points']:+.2f}" if nokd else "- | -")  # fmt: skip
-            lines.append(f"| {name} | {100 * row['accuracy_mean']:.2f} +/- {100 * row['accuracy_std']:.2f} | "
+            lines.append(f"| {name} | {_fmt(row.get('steps'), 'd')} | "
+                         f"{100 * row['accuracy_mean']:.2f} +/- {100 * row['accuracy_std']:.2f} | "
                          f"{row['delta_points']:+.2f} | {without} |")  # fmt: skip
     exported = [r for r in rows if r.get("argmax_agreement") is not None]
     if exported:

@@ -183,13 +183,22 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "paper80x3ep_kd", "paper80x3ep_nokd", "paper80x3ep_nokd_lr1e-4", "unstructured90long_kd",
             "unstructured90long_nokd", "unstructured90long_nokd_lr1e-4", "int4long_kd", "int4long_nokd",
             "nm24long_kd", "nm24long_nokd", "nm24long_nokd_lr1e-4", "paper50long_kd", "paper50long_nokd",
-            "paper50long_nokd_lr1e-4", "paper50long_kd_lr1e-4"}  # fmt: skip
+            "paper50long_nokd_lr1e-4", "paper50long_kd_lr1e-4", "order_pqdlong_kd", "order_pqdlong_nokd",
+            "order_pqdlong_nokd_lr1e-4", "order_qpdlong_kd", "order_qpdlong_nokd", "order_qpdlong_nokd_lr1e-4",
+            "order_jointlong_kd", "order_jointlong_nokd", "order_jointlong_nokd_lr1e-4"}  # fmt: skip
     assert quick - full == side
     assert {"paper80x2ep_kd", "paper80x2ep_nokd", "torch_prune90"} <= full
     (floor,) = select(["paper80x2ep_kd"])
     assert floor.steps(100) == 4200  # 2 epochs of the 67,349 rows at batch 32
     (longer,) = select(["paper80x3ep_kd"])
     assert longer.steps(100) == 6300 and longer.pruning == floor.pruning and longer.distillation == floor.distillation
+    # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
+    for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
+                                ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
+        (long_variant,), (short_variant,) = select([long_key]), select([short_key])
+        assert long_variant.steps(100) == 800 and dataclasses.replace(
+            long_variant, key=short_key, label="", family="paper", steps_factor=1, in_full_suite=True
+        ) == dataclasses.replace(short_variant, label="", family="paper")
 
 
 def test_quick_runs_cap_the_long_recipes_steps(tmp_path):
@@ -374,7 +383,7 @@ def report_payload(rows: list[dict], **overrides) -> dict:
 def test_markdown_and_plots_are_written(tmp_path):
     runs = [run("paper80_kd", 0, 0.84), run("paper80_kd", 1, 0.85), run("paper80_nokd", 0, 0.8, distill=False)]
     runs += [run("paper80_nokd_lr1e-4", 0, 0.82, distill=False)]
-    runs += [{**run(key, 0, acc, distill=key.endswith("_kd")), "family": "order", "order": "qpd"}
+    runs += [{**run(key, 0, acc, distill=key.endswith("_kd")), "family": "order", "order": "qpd", "steps": 800}
              for key, acc in (("order_qpd_kd", 0.83), ("order_qpd_nokd", 0.81), ("order_joint_kd", 0.79))]  # fmt: skip
     timed = {"paper80_kd": {"latency_ms_b1": 4.0, "latency_ms_b32": 70.0, "onnx_bytes": 14e6, "onnx_accuracy": 0.84,
                             "argmax_agreement": 0.99, "max_abs_logit_diff": 0.1}}  # fmt: skip
@@ -386,9 +395,9 @@ def test_markdown_and_plots_are_written(tmp_path):
     assert "| paper80_kd | 84.50 +/- 0.71 | -0.50 |" in text
     # the order ablation sets each distilled order beside the better of its labels-only runs, when it has any
     ablation = text.split("## Order ablation")[1].split("\n## ")[0]
-    assert "| prune first | 84.50 +/- 0.71 | -0.50 | 82.00 +/- 0.00 | -3.00 |" in ablation
-    assert "| quantize first | 83.00 +/- 0.00 | -2.00 | 81.00 +/- 0.00 | -4.00 |" in ablation
-    assert "| quantize first | 79.00 +/- 0.00 | -6.00 | - | - |" in ablation and "nokd" not in ablation
+    assert "| prune first | - | 84.50 +/- 0.71 | -0.50 | 82.00 +/- 0.00 | -3.00 |" in ablation
+    assert "| quantize first | 800 | 83.00 +/- 0.00 | -2.00 | 81.00 +/- 0.00 | -4.00 |" in ablation
+    assert "| quantize first | 800 | 79.00 +/- 0.00 | -6.00 | - | - |" in ablation and "nokd" not in ablation
     assert (
         "**FAIL**" in text and "plots/accuracy_vs_flops.png" in text and text.rstrip().endswith("something measured")
     )
