@@ -15,59 +15,93 @@ RUN_LINES = ("full run", "quick run")
 def named_run_targets(results_root: str, payload: dict) -> list[dict]:
     """
     Target lines of the named-variant runs under `results_root` (`<dir>/suite_sst2.json`, one level down) that
-    distilled from the same teacher as `payload` (`settings.teacher_fingerprint`) and that `payload`'s own targets do
-    not already hold. A line measured by several runs (a source variant comes with each run that starts from it) is
-    taken from the latest. `--quick` runs and runs without a teacher fingerprint are left out.
+    `payload`'s own targets do not already hold. A line measured by several runs of one teacher (a source variant
+    comes with each run that starts from it) is taken from the latest. `--quick` runs and runs without a teacher
+    fingerprint are left out, and so is everything when `payload` has no fingerprint to compare with.
 
     Returns:
-        `list[dict]`: `target`, `passed`, `measured`, `command`, `date`, `report` (the path of the run's markdown), in
-        the order the runs first measured them.
+        `list[dict]`: `target`, `passed`, `measured`, `command`, `date`, `report` (the path of the run's markdown),
+        `teacher` (its fingerprint), `teacher_accuracy` and `same_teacher` (whether it distilled from `payload`'s
+        teacher, `settings.teacher_fingerprint`), in the order the runs first measured them.
     """
     fingerprint = payload.get("settings", {}).get("teacher_fingerprint")
     if fingerprint is None:
         return []
     own = {t["target"] for t in payload.get("targets", [])}
-    found: dict[str, dict] = {}
+    found: dict[tuple[str, str], dict] = {}
     for path in glob.glob(os.path.join(results_root, "*", "suite_sst2.json")):
         with open(path, encoding="utf-8") as handle:
             run = json.load(handle)
         command = run.get("command", "")
-        if "--variants" not in command or "--quick" in command:
-            continue
-        if run.get("settings", {}).get("teacher_fingerprint") != fingerprint:
+        teacher = run.get("settings", {}).get("teacher_fingerprint")
+        if "--variants" not in command or "--quick" in command or teacher is None:
             continue
         report = os.path.join(os.path.dirname(os.path.abspath(path)), "BENCHMARKS.md")
         for target in run.get("targets", []):
             name = target["target"]
-            if name in own or name.startswith(RUN_LINES):
+            if (teacher == fingerprint and name in own) or name.startswith(RUN_LINES):
                 continue
-            if name in found and found[name]["date"] >= run["date"]:
+            key = (teacher, name)
+            if key in found and found[key]["date"] >= run["date"]:
                 continue
-            first = found.get(name, {}).get("first", run["date"])
-            found[name] = {**target, "command": command.strip(), "date": run["date"], "report": report, "first": first}
+            first = found.get(key, {}).get("first", run["date"])
+            found[key] = {**target, "command": command.strip(), "date": run["date"], "report": report,
+                          "teacher": teacher, "teacher_accuracy": run.get("teacher", {}).get("accuracy"),
+                          "same_teacher": teacher == fingerprint, "first": first}  # fmt: skip
     lines = sorted(found.values(), key=lambda line: (line["first"], line["target"]))
     return [{k: v for k, v in line.items() if k != "first"} for line in lines]
 
 
 def named_runs_markdown(lines: list[dict], root: str) -> list[str]:
-    """The `BENCHMARKS.md` section of `named_run_targets`, its links relative to `root` (empty without lines)."""
-    if not lines:
-        return []
-    text = [
-        "",
-        "## Targets measured by named runs (longer recipes, same teacher)",
-        "",
-        "These recipes would push the full run past its 3 hours, so they run when named (`--variants ...`); each "
-        "line gives the command that measured it and links that run's own report.",
-        "",
-        "| target | result | measured | command |",
-        "|---|---|---|---|",
-    ]
-    for line in lines:
-        result = "PASS" if line["passed"] else "**FAIL**"
-        link = os.path.relpath(line["report"], root)
-        text.append(
-            f"| {line['target']} | {result} | {line['measured']} | `{line['command']}` ({line['date']}, "
-            f"[report]({link})) |"
-        )
+    """
+    The `BENCHMARKS.md` sections of `named_run_targets`, its links relative to `root`: the lines of the same teacher,
+    then those of other teachers, each with its teacher (a section without lines is left out).
+    """
+    same = [line for line in lines if line.get("same_teacher", True)]
+    other = [line for line in lines if not line.get("same_teacher", True)]
+    text = []
+    if same:
+        text += [
+            "",
+            "## Targets measured by named runs (longer recipes, same teacher)",
+            "",
+            "These recipes would push the full run past its 3 hours, so they run when named (`--variants ...`); each "
+            "line gives the command that measured it and links that run's own report.",
+            "",
+            "| target | result | measured | command |",
+            "|---|---|---|---|",
+        ]
+        text += [
+            f"| {line['target']} | {_result(line)} | {line['measured']} | {_source(line, root)} |" for line in same
+        ]
+    if other:
+        text += [
+            "",
+            "## Targets measured by named runs with another teacher",
+            "",
+            "The same teacher recipe, fine-tuned again where the cache was gone (on another machine its weights, and "
+            "so its fingerprint, differ). Each line is measured against its own teacher, whose validation accuracy "
+            "is given.",
+            "",
+            "| target | result | measured | teacher | command |",
+            "|---|---|---|---|---|",
+        ]
+        text += [
+            f"| {line['target']} | {_result(line)} | {line['measured']} | {line['teacher']} "
+            f"({_accuracy(line['teacher_accuracy'])}) | {_source(line, root)} |"
+            for line in other
+        ]
     return text
+
+
+def _result(line: dict) -> str:
+    return "PASS" if line["passed"] else "**FAIL**"
+
+
+def _accuracy(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _source(line: dict, root: str) -> str:
+    """The line's command, date and a link to its run's report."""
+    return f"`{line['command']}` ({line['date']}, [report]({os.path.relpath(line['report'], root)}))"
