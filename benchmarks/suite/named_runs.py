@@ -79,9 +79,9 @@ def named_runs_markdown(lines: list[dict], root: str) -> list[str]:
             "",
             "## Targets measured by named runs with another teacher",
             "",
-            "The same teacher recipe, fine-tuned again where the cache was gone (on another machine its weights, and "
-            "so its fingerprint, differ). Each line is measured against its own teacher, whose validation accuracy "
-            "is given.",
+            "Runs that distilled from another teacher than the full run's (another weight fingerprint: fine-tuned "
+            "again, as on another machine, or on other rows). Each line is measured against its own teacher, given "
+            "by its fingerprint and validation accuracy.",
             "",
             "| target | result | measured | teacher | command |",
             "|---|---|---|---|---|",
