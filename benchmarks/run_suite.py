@@ -225,6 +225,20 @@ def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> list
     return rounds
 
 
+def repo_relative(value):
+    """
+    `value` (a JSON payload) with every absolute path inside the repository written relative to its root, so that
+    results committed from one clone do not name that clone's directory; other values are returned unchanged.
+    """
+    if isinstance(value, dict):
+        return {key: repo_relative(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [repo_relative(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value) and os.path.commonpath([value, REPO]) == REPO:
+        return os.path.relpath(value, REPO)
+    return value
+
+
 def fresh_run_seconds(total_s: float, runs: list[dict], cached_teacher_s: float | None) -> float:
     """
     What a run from an empty cache would take: this run's wall time, plus the training time of every student it
@@ -323,28 +337,30 @@ def main() -> None:
     md_path = args.markdown or default_markdown_path(json_path, args.quick)
     public = {k: v for k, v in settings.items() if k not in ("collator", "splits")}
     public["latency_repeats"] = {str(k): v for k, v in settings["latency_repeats"].items()}
-    payload = {
-        "command": "python benchmarks/run_suite.py " + " ".join(sys.argv[1:]),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "environment": environment(latency_threads=THREADS),
-        "settings": public,
-        "setup": setup_text(settings, variants),
-        "seeds": settings["seeds"],
-        "validation_rows": len(settings["splits"]["validation"]),
-        "orders": ORDERS,
-        "latency_method": LATENCY_METHOD,
-        "total_s": total_s,
-        "fresh_run_s": fresh_run_s,
-        "teacher_train_s": teacher_train_s,
-        "teacher_was_cached": teacher_was_cached,
-        "reused_runs": sum(1 for run in runs if run.get("reused")),
-        "json": os.path.relpath(json_path, REPO),
-        "teacher": teacher_row,
-        "latency_by_round": latency_rounds,
-        "runs": runs,
-        "rows": rows,
-        "targets": targets,
-    }
+    payload = repo_relative(
+        {
+            "command": "python benchmarks/run_suite.py " + " ".join(sys.argv[1:]),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "environment": environment(latency_threads=THREADS),
+            "settings": public,
+            "setup": setup_text(settings, variants),
+            "seeds": settings["seeds"],
+            "validation_rows": len(settings["splits"]["validation"]),
+            "orders": ORDERS,
+            "latency_method": LATENCY_METHOD,
+            "total_s": total_s,
+            "fresh_run_s": fresh_run_s,
+            "teacher_train_s": teacher_train_s,
+            "teacher_was_cached": teacher_was_cached,
+            "reused_runs": sum(1 for run in runs if run.get("reused")),
+            "json": os.path.relpath(json_path, REPO),
+            "teacher": teacher_row,
+            "latency_by_round": latency_rounds,
+            "runs": runs,
+            "rows": rows,
+            "targets": targets,
+        }
+    )
     os.makedirs(output_dir, exist_ok=True)
     with open(json_path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2)
