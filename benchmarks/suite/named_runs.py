@@ -57,8 +57,8 @@ def named_runs_markdown(lines: list[dict], root: str) -> list[str]:
     The `BENCHMARKS.md` sections of `named_run_targets`, its links relative to `root`: the lines of the same teacher,
     then those of other teachers, each with its teacher (a section without lines is left out).
     """
-    same = [line for line in lines if line.get("same_teacher", True)]
-    other = [line for line in lines if not line.get("same_teacher", True)]
+    same = [line for line in lines if line["same_teacher"]]
+    other = [line for line in lines if not line["same_teacher"]]
     text = []
     if same:
         text += [

@@ -105,9 +105,12 @@ DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_lr[0-9e.-]+)?$")
 def labels_only_twins(kd: dict, rows: list[dict]) -> list[dict]:
     """
     The labels-only rows of the distilled row `kd` (`<stem>_kd` or `<stem>_kd_lr*`): `<stem>_nokd` and
-    `<stem>_nokd_lr*`, in `rows`' order.
+    `<stem>_nokd_lr*`, in `rows`' order (none when the key is not a distilled one).
     """
-    stem = DISTILLED_KEY.match(kd["key"])["stem"]
+    match = DISTILLED_KEY.match(kd["key"])
+    if match is None:
+        return []
+    stem = match["stem"]
     return [r for r in rows if r["key"] == f"{stem}_nokd" or r["key"].startswith(f"{stem}_nokd_lr")]
 
 
@@ -141,7 +144,7 @@ def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool, 
             f"{row['smaller_x']:.2f}x ({row['onnx_bytes'] / 1e6:.1f} MB int8 ONNX vs "
             f"{teacher['safetensors_bytes'] / 1e6:.1f} MB)")  # fmt: skip
     # each distilled run (a second learning rate is its own row) against the stronger of its labels-only twins
-    for kd in [r for r in rows if r["distill"] and DISTILLED_KEY.match(r["key"])]:
+    for kd in [r for r in rows if r["distill"]]:
         baselines = labels_only_twins(kd, rows)
         if not baselines:
             continue
