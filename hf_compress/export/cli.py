@@ -24,6 +24,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Store embedding tables as int8 (smaller file); default: when the model's own tables are quantized.",
     )
+    parser.add_argument(
+        "--fuse-attention",
+        action="store_true",
+        help="Fuse each attention block into ONNX Runtime's Attention op (BERT-type models; faster, ORT only).",
+    )
 
 
 def run_export(args: argparse.Namespace) -> dict:
@@ -35,7 +40,12 @@ def run_export(args: argparse.Namespace) -> dict:
     output_dir = args.output_dir or os.path.join(args.model_dir, "onnx")
     quantize = None if args.quantize == "none" else args.quantize
     result = export_onnx(
-        args.model_dir, output_dir, quantize=quantize, opset=args.opset, quantize_embeddings=args.quantize_embeddings
+        args.model_dir,
+        output_dir,
+        quantize=quantize,
+        opset=args.opset,
+        quantize_embeddings=args.quantize_embeddings,
+        fuse_attention=args.fuse_attention,
     )
     print(json.dumps(result, indent=2))
     return result

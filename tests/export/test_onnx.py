@@ -200,3 +200,21 @@ def test_sessions_leave_out_the_slow_skip_layernorm_fusion_and_compute_the_same(
     assert passed == [["SkipLayerNormFusion"], []]
     feed = {i.name: v.numpy() for i in default.get_inputs() for k, v in batches(1)[0].items() if k == i.name}
     torch.testing.assert_close(default.run(None, feed)[0], fused.run(None, feed)[0], atol=1e-5, rtol=0)
+
+
+def test_export_runs_eager_attention_on_a_copy_and_keeps_padding_semantics(tmp_path):
+    model = tiny_bert(hidden=64)
+    assert model.config._attn_implementation == "sdpa"
+    padded = batches(2)
+    for batch in padded:
+        batch["attention_mask"][8:, 7:] = 0  # half the rows padded, so the mask path is exercised
+    graphs = {}
+    for name, options in (("eager", {}), ("own", {"attn_implementation": None})):  # eager is the default
+        result = export_onnx(model, tmp_path / name, quantize=None, **options)
+        graphs[name] = [node.op_type for node in onnx.load(result["onnx"]).graph.node]
+        check = check_onnx_export(result["onnx"], model, padded)
+        assert check["argmax_agreement"] == 1.0 and check["max_abs_logit_diff"] < 1e-4, (name, check)
+    # SDPA's export guards every attention matrix against fully masked rows (IsNaN + Where); eager has no such guard
+    assert "IsNaN" in graphs["own"] and "IsNaN" not in graphs["eager"]
+    assert len(graphs["eager"]) < len(graphs["own"])
+    assert model.config._attn_implementation == "sdpa"  # the caller's model is left as it was
