@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from latency_method import HERE, SUITE  # noqa: E402
-from quantization_sst2 import THREADS, environment, interleaved_latency, latency_inputs, write_json  # noqa: E402
+from quantization_sst2 import THREADS, interleaved_latency, latency_inputs, run_header, write_json  # noqa: E402
 
 from hf_compress.export.check import SLOW_FUSIONS, onnx_session  # noqa: E402
 
@@ -163,9 +163,7 @@ def main() -> None:
             f"{row[f'speedup_vs_ort_int8_b32_{fused}']:>14.2f} / {row[f'speedup_vs_ort_int8_b32_{unfused}']:<9.2f}"
         )
     payload = {
-        "command": "python benchmarks/ort_skip_layernorm.py",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "environment": environment(latency_threads=(THREADS,)),
+        **run_header("python benchmarks/ort_skip_layernorm.py"),
         "rounds": args.rounds,
         "micro": micro_rows,
         "models": model_rows,

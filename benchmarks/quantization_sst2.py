@@ -200,10 +200,16 @@ def save_and_check(model, save_dir: str, probe: dict) -> float:
 
 # -- ONNX ---------------------------------------------------------------------------------------------------------
 def ort_dynamic_int8(fp32_path: str, output_path: str) -> str:
-    """The teacher's ONNX graph quantized by ONNX Runtime's `quantize_dynamic` with its defaults (int8 weights)."""
+    """
+    The teacher's ONNX graph quantized by ONNX Runtime's `quantize_dynamic` with its defaults (int8 weights).
+    `DefaultTensorType` only types the outputs of contrib ops (a fused `Attention`), which shape inference leaves
+    untyped; a plain graph quantizes the same with or without it.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32_path, output_path, weight_type=QuantType.QInt8)
+    quantize_dynamic(fp32_path, output_path, weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fmt: skip
     return output_path
 
 
@@ -514,6 +520,15 @@ def write_json(path: str, payload: dict) -> None:
         json.dump(payload, handle, indent=2)
     os.replace(path + ".tmp", path)
     print(f"wrote {path}")
+
+
+def run_header(command: str, latency_threads=(THREADS,)) -> dict:
+    """What a results file starts with: the command that wrote it, the UTC date and the `environment`."""
+    return {
+        "command": command,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "environment": environment(latency_threads=latency_threads),
+    }
 
 
 def environment(latency_threads=(THREADS, 1)) -> dict:
