@@ -21,6 +21,7 @@ QUANTIZE_CHOICES = (None, "int8")
 # eager graph ran the SST-2 MiniLM teacher's ORT int8 1.14x / 1.32x and its -80% int8 student 1.07x / 1.17x as fast
 # (batch 1 / 32), with the same accuracy (`benchmarks/onnx_attention_export.py`, 2026-12-05)
 EXPORT_ATTENTION = "eager"
+ATTENTION_CHOICES = (None, "eager", "sdpa")
 
 
 def materialize_quantized(model: nn.Module) -> tuple[nn.Module, list[str]]:
@@ -82,7 +83,7 @@ def export_onnx(
             (`QuantizationConfig(embeddings=...)`, one scale per row), else not. Outputs differ slightly more from
             the PyTorch model than its Linear layers alone would make them.
         attn_implementation (`str`, *optional*, defaults to `"eager"`): the transformers attention implementation the
-            exported copy runs (`model.set_attn_implementation`); `None` keeps the model's own. The eager graph is
+            exported copy runs (`model.set_attn_implementation`), `"eager"` or `"sdpa"`; `None` keeps the model's own. The eager graph is
             shorter than the SDPA one and runs faster under ONNX Runtime; the model passed in is not changed.
         fuse_attention (`bool`, defaults to `False`): also write `model_fused.onnx`, the fp32 graph with every
             attention block fused into ONNX Runtime's `Attention` op (pruned layers with their own head counts
@@ -98,6 +99,11 @@ def export_onnx(
     if quantize not in QUANTIZE_CHOICES:
         raise ValueError(
             f"export_onnx: quantize={quantize!r} is not supported; allowed values: {list(QUANTIZE_CHOICES)}."
+        )
+    if attn_implementation not in ATTENTION_CHOICES:
+        raise ValueError(
+            f"export_onnx: attn_implementation={attn_implementation!r} is not supported; allowed values: "
+            f"{list(ATTENTION_CHOICES)} (None keeps the model's own)."
         )
     require("onnx")
     if not isinstance(model_or_dir, nn.Module):

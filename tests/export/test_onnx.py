@@ -218,3 +218,7 @@ def test_export_runs_eager_attention_on_a_copy_and_keeps_padding_semantics(tmp_p
     assert "IsNaN" in graphs["own"] and "IsNaN" not in graphs["eager"]
     assert len(graphs["eager"]) < len(graphs["own"])
     assert model.config._attn_implementation == "sdpa"  # the caller's model is left as it was
+    with pytest.raises(ValueError, match=r"attn_implementation='flash_attention_2' is not supported; allowed values: "
+                                         r"\[None, 'eager', 'sdpa'\]"):  # fmt: skip
+        export_onnx(model, tmp_path / "flash", attn_implementation="flash_attention_2")
+    assert not (tmp_path / "flash").exists()
