@@ -83,8 +83,9 @@ def export_onnx(
             (`QuantizationConfig(embeddings=...)`, one scale per row), else not. Outputs differ slightly more from
             the PyTorch model than its Linear layers alone would make them.
         attn_implementation (`str`, *optional*, defaults to `"eager"`): the transformers attention implementation the
-            exported copy runs (`model.set_attn_implementation`), `"eager"` or `"sdpa"`; `None` keeps the model's own. The eager graph is
-            shorter than the SDPA one and runs faster under ONNX Runtime; the model passed in is not changed.
+            exported copy runs (`model.set_attn_implementation`), `"eager"` or `"sdpa"`; `None` keeps the model's
+            own. The eager graph is shorter than the SDPA one and runs faster under ONNX Runtime; the model passed in
+            is not changed.
         fuse_attention (`bool`, defaults to `False`): also write `model_fused.onnx`, the fp32 graph with every
             attention block fused into ONNX Runtime's `Attention` op (pruned layers with their own head counts
             included), and quantize that one: each layer's query/key/value become one `QAttention`. The SST-2 -80%
