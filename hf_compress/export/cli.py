@@ -27,7 +27,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fuse-attention",
         action="store_true",
-        help="Fuse each attention block into ONNX Runtime's Attention op (BERT-type models; faster, ORT only).",
+        help="Fuse each attention block into ONNX Runtime's Attention op (BERT-type encoders; faster, ORT only).",
     )
 
 

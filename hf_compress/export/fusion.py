@@ -11,10 +11,19 @@ import numpy as np
 from .deps import require
 
 
-# model types whose attention ONNX Runtime's "bert" optimizer fuses, and that hf_compress has checked
-FUSABLE_MODEL_TYPES = ("bert",)
-# the transformers layers each fused block takes in, by their last name
-FUSED_PROJECTIONS = ("query", "key", "value")
+# the query, key and value layers of each model type whose attention ONNX Runtime's "bert" optimizer fuses, by their
+# last name (checked: a fused graph computes what the model does, `tests/export/test_fusion.py`)
+FUSED_PROJECTIONS = {
+    "bert": ("query", "key", "value"),
+    "camembert": ("query", "key", "value"),
+    "distilbert": ("q_lin", "k_lin", "v_lin"),
+    "electra": ("query", "key", "value"),
+    "roberta": ("query", "key", "value"),
+    "xlm-roberta": ("query", "key", "value"),
+}
+FUSABLE_MODEL_TYPES = tuple(FUSED_PROJECTIONS)
+# each fused block multiplies three layers (query, key and value)
+LAYERS_PER_BLOCK = 3
 
 
 def resolve_head_counts(model) -> int:

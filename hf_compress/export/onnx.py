@@ -12,7 +12,7 @@ from ..quantization.dequantize import dequantize_layers_
 from ..quantization.quantized_embedding import QuantizedEmbedding
 from ..quantization.quantized_linear import QuantizedLinear
 from .deps import require
-from .fusion import FUSABLE_MODEL_TYPES, FUSED_PROJECTIONS, fuse_attention_blocks
+from .fusion import FUSABLE_MODEL_TYPES, FUSED_PROJECTIONS, LAYERS_PER_BLOCK, fuse_attention_blocks
 
 
 QUANTIZE_CHOICES = (None, "int8")
@@ -91,7 +91,7 @@ def export_onnx(
             included), and quantize that one: each layer's query/key/value become one `QAttention`. The SST-2 -80%
             student ran 1.17x / 1.03x as fast as its unfused int8 export (batch 1 / 32) at the same validation
             accuracy. `QAttention` re-quantizes those weights to 7 bits, so outputs may move further from the
-            PyTorch model; BERT-type models only (`FUSABLE_MODEL_TYPES`); the graph runs on ONNX Runtime only.
+            PyTorch model; BERT-type encoders only (`FUSABLE_MODEL_TYPES`); the graph runs on ONNX Runtime only.
 
     Returns:
         `dict`: paths (`onnx`, `onnx_int8`, with `fuse_attention` `onnx_fused`), `input_names`, the quantized layer
@@ -181,8 +181,9 @@ def _quantize_int8(
         found = {_owner(n.name) for n in matched}
         # a fused attention block (`fuse_attention=True`) holds its layer's query, key and value
         absorbed = [name for name in layer_names if "/model/" + name.replace(".", "/") + "/" not in found]
-        if len(absorbed) != len(FUSED_PROJECTIONS) * len(fused) or any(
-            name.rsplit(".", 1)[-1] not in FUSED_PROJECTIONS for name in absorbed
+        projections = {name for names in FUSED_PROJECTIONS.values() for name in names}
+        if len(absorbed) != LAYERS_PER_BLOCK * len(fused) or any(
+            name.rsplit(".", 1)[-1] not in projections for name in absorbed
         ):
             raise RuntimeError(
                 f"export_onnx: found {len(matched)} ONNX MatMul nodes and {len(fused)} fused attention blocks for "
@@ -220,7 +221,7 @@ def count_integer_matmuls(onnx_path: str) -> int:
     """
     onnx = require("onnx")
     graph = onnx.load(onnx_path, load_external_data=False).graph
-    per_node = {"MatMulInteger": 1, "DynamicQuantizeMatMul": 1, "QAttention": len(FUSED_PROJECTIONS)}
+    per_node = {"MatMulInteger": 1, "DynamicQuantizeMatMul": 1, "QAttention": LAYERS_PER_BLOCK}
     return sum(per_node.get(n.op_type, 0) for n in graph.node)
 
 

@@ -86,8 +86,35 @@ def test_fused_int8_export_quantizes_each_block_as_one_qattention_and_agrees(tmp
     assert abs(int8 - reference(model, batch)).max() < 0.05
 
 
+def tiny_encoder(model_type: str):
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    sizes = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+    if model_type == "distilbert":
+        sizes = dict(vocab_size=100, dim=32, n_layers=2, n_heads=4, hidden_dim=64)
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(model_type, max_position_embeddings=64, **sizes)
+    return AutoModelForSequenceClassification.from_config(config).eval()
+
+
+@pytest.mark.parametrize("model_type", ["roberta", "xlm-roberta", "camembert", "electra", "distilbert"])
+def test_other_bert_type_encoders_fuse_and_quantize_every_block(tmp_path, model_type):
+    model, batch = tiny_encoder(model_type), padded_batch()
+    batch.pop("token_type_ids")
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", granularity="per_channel"))
+    result = export_onnx(model, tmp_path, quantize="int8", fuse_attention=True, input_names=list(batch))
+    assert result["fused_attention_blocks"] == 2
+    torch.testing.assert_close(run(result["onnx_fused"], batch), reference(model, batch), atol=1e-5, rtol=0)
+    int8_ops = [node.op_type for node in onnx.load(result["onnx_int8"]).graph.node]
+    assert int8_ops.count("QAttention") == 2
+    int8 = run(result["onnx_int8"], batch)
+    assert (int8.argmax(-1) == reference(model, batch).argmax(-1)).all()
+
+
 def test_fuse_attention_rejects_other_models_and_sdpa_before_writing_anything(tmp_path):
-    with pytest.raises(ValueError, match=r"fuse_attention=True supports config.model_type in \['bert'\], not 'llama'"):
+    with pytest.raises(
+        ValueError, match=r"fuse_attention=True supports config.model_type in \['bert', .*'xlm-roberta'\], not 'llama'"
+    ):
         export_onnx(tiny_llama(), tmp_path / "llama", fuse_attention=True)
     with pytest.raises(ValueError, match=r"needs attn_implementation='eager', not 'sdpa'"):
         export_onnx(tiny_bert(), tmp_path / "sdpa", fuse_attention=True, attn_implementation="sdpa")
