@@ -3,6 +3,8 @@
 import copy
 import json
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import torch
@@ -11,6 +13,8 @@ import torch.nn as nn
 from ..quantization.dequantize import dequantize_layers_
 from ..quantization.quantized_embedding import QuantizedEmbedding
 from ..quantization.quantized_linear import QuantizedLinear
+from ..utils.config_mixin import atomic_write_text
+from ..utils.files import apply_default_permissions
 from .deps import require
 from .fusion import FUSABLE_MODEL_TYPES, FUSED_PROJECTIONS, LAYERS_PER_BLOCK, fuse_attention_blocks
 
@@ -61,6 +65,9 @@ def export_onnx(
 ) -> dict[str, Any]:
     """
     Export a model to `output_dir/model.onnx` (fp32 graph) and, with `quantize="int8"`, `model_int8.onnx`.
+
+    The files are written to a staging folder beside `output_dir` and moved in only once all of them are complete, so
+    a failed export leaves `output_dir` as it was; other files in `output_dir` are left alone.
 
     Quantized layers are first materialized with their exact dequantized weights. The int8 model uses ONNX Runtime
     dynamic quantization (int8 weights per output channel, activations quantized at run time, `MatMulInteger`
@@ -124,8 +131,23 @@ def export_onnx(
         input_names = ["input_ids", "attention_mask"]
         if getattr(config, "type_vocab_size", 0):
             input_names.append("token_type_ids")
-    os.makedirs(output_dir, exist_ok=True)
-    fp32_path = os.path.join(output_dir, "model.onnx")
+    # everything is written to a staging folder beside `output_dir` and moved in only once complete: a failed export
+    # (e.g. a graph ONNX Runtime cannot fuse) leaves `output_dir` as it was
+    parent = os.path.dirname(os.path.abspath(output_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(os.path.abspath(output_dir))}-")
+    try:
+        result = _write_graphs(model, staging, input_names, opset, sequence_length, quantized_names, quantize,
+                               quantize_all_linear, per_channel, quantize_embeddings, fuse_attention)  # fmt: skip
+        return _publish(staging, output_dir, result)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_graphs(model, folder, input_names, opset, sequence_length, quantized_names, quantize, quantize_all_linear,
+                  per_channel, quantize_embeddings, fuse_attention) -> dict[str, Any]:  # fmt: skip
+    """`export_onnx`'s files, written into `folder`; returns its result with paths in `folder`."""
+    fp32_path = os.path.join(folder, "model.onnx")
     dummy = tuple(torch.ones(2, sequence_length, dtype=torch.long) for _ in input_names)
     axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     axes["logits"] = {0: "batch"}
@@ -135,14 +157,30 @@ def export_onnx(
     result: dict[str, Any] = {"onnx": fp32_path, "input_names": input_names, "quantized_layers": quantized_names}
     source = fp32_path
     if fuse_attention:
-        source = result["onnx_fused"] = os.path.join(output_dir, "model_fused.onnx")
+        source = result["onnx_fused"] = os.path.join(folder, "model_fused.onnx")
         result["fused_attention_blocks"] = fuse_attention_blocks(fp32_path, source)
     if quantize == "int8":
         result["onnx_int8"] = _quantize_int8(
-            source, output_dir, None if quantize_all_linear else quantized_names, per_channel, quantize_embeddings
+            source, folder, None if quantize_all_linear else quantized_names, per_channel, quantize_embeddings
         )
-    with open(os.path.join(output_dir, "hf_compress_export.json"), "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
+    return result
+
+
+def _publish(staging: str, output_dir: str | os.PathLike, result: dict[str, Any]) -> dict[str, Any]:
+    """
+    Move the complete export from `staging` into `output_dir` file by file (other files there are left alone), point
+    `result`'s paths at their new place and write `hf_compress_export.json` last.
+    """
+    output_dir = os.fspath(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    for name in sorted(os.listdir(staging)):
+        apply_default_permissions(os.path.join(staging, name))
+        os.replace(os.path.join(staging, name), os.path.join(output_dir, name))
+    result = {
+        key: os.path.join(output_dir, os.path.basename(value)) if key.startswith("onnx") else value
+        for key, value in result.items()
+    }
+    atomic_write_text(os.path.join(output_dir, "hf_compress_export.json"), json.dumps(result, indent=2))
     return result
 
 

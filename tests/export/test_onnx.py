@@ -1,5 +1,6 @@
 """ONNX export of a quantized model: outputs agree with PyTorch; int8 MatMuls really are int8."""
 
+import json
 import os
 
 import pytest
@@ -222,3 +223,32 @@ def test_export_runs_eager_attention_on_a_copy_and_keeps_padding_semantics(tmp_p
                                          r"\[None, 'eager', 'sdpa'\]"):  # fmt: skip
         export_onnx(model, tmp_path / "flash", attn_implementation="flash_attention_2")
     assert not (tmp_path / "flash").exists()
+
+
+def test_a_failed_export_leaves_the_output_folder_as_it_was(tmp_path, monkeypatch):
+    import hf_compress.export.onnx as onnx_export
+
+    model = tiny_bert(hidden=64)
+    quantize_(model, QuantizationConfig(bits=8, mode="ptq", granularity="per_channel"))
+    target = tmp_path / "onnx"
+    first = export_onnx(model, target, quantize="int8")
+    (target / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("fusion failed")
+
+    monkeypatch.setattr(onnx_export, "fuse_attention_blocks", fail)
+    with pytest.raises(RuntimeError, match="fusion failed"):
+        export_onnx(model, target, quantize="int8", fuse_attention=True)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # nothing half-written, nothing lost
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["onnx"]  # no staging folder left behind
+    with pytest.raises(RuntimeError, match="fusion failed"):
+        export_onnx(model, tmp_path / "new", fuse_attention=True)
+    assert not (tmp_path / "new").exists()
+    # a complete export replaces its own files and keeps the others
+    monkeypatch.undo()
+    second = export_onnx(model, target, quantize="int8", fuse_attention=True)
+    assert (target / "notes.txt").read_text() == "mine" and os.path.isfile(second["onnx_fused"])
+    assert second["onnx_int8"] == first["onnx_int8"] == os.path.join(target, "model_int8.onnx")
+    assert json.loads((target / "hf_compress_export.json").read_text()) == second
