@@ -46,6 +46,7 @@ from quantization_sst2 import (  # noqa: E402
     write_json,
 )
 
+from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402
 from hf_compress import export_onnx  # noqa: E402
 
@@ -84,7 +85,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data", "sst2"))
     parser.add_argument("--output", default=os.path.join(HERE, "results", "onnx_attention_export.json"))
     args = parser.parse_args()
-    settings = {"train_rows": 67349, "teacher_lr": 1e-4, "student_rows": 0, "dev_rows": 0, "validation_rows": None}
+    settings = {**FULL, "teacher_lr": 1e-4}  # the full run's teacher and validation rows
     teacher_path = teacher_cache_path(settings)
     paths = {"teacher": teacher_path, **{s: os.path.join(SUITE, s) for s in args.students}}
     missing = [p for p in paths.values() if not os.path.isfile(os.path.join(p, "config.json"))]

@@ -22,6 +22,7 @@ FUSED_PROJECTIONS = {
     "xlm-roberta": ("query", "key", "value"),
 }
 FUSABLE_MODEL_TYPES = tuple(FUSED_PROJECTIONS)
+PROJECTION_NAMES = frozenset(name for names in FUSED_PROJECTIONS.values() for name in names)
 # each fused block multiplies three layers (query, key and value)
 LAYERS_PER_BLOCK = 3
 

@@ -16,7 +16,7 @@ from ..quantization.quantized_linear import QuantizedLinear
 from ..utils.config_mixin import atomic_write_text
 from ..utils.files import apply_default_permissions
 from .deps import require
-from .fusion import FUSABLE_MODEL_TYPES, FUSED_PROJECTIONS, LAYERS_PER_BLOCK, fuse_attention_blocks
+from .fusion import FUSABLE_MODEL_TYPES, LAYERS_PER_BLOCK, PROJECTION_NAMES, fuse_attention_blocks
 
 
 QUANTIZE_CHOICES = (None, "int8")
@@ -137,33 +137,25 @@ def export_onnx(
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(os.path.abspath(output_dir))}-")
     try:
-        result = _write_graphs(model, staging, input_names, opset, sequence_length, quantized_names, quantize,
-                               quantize_all_linear, per_channel, quantize_embeddings, fuse_attention)  # fmt: skip
+        fp32_path = os.path.join(staging, "model.onnx")
+        dummy = tuple(torch.ones(2, sequence_length, dtype=torch.long) for _ in input_names)
+        axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
+        axes["logits"] = {0: "batch"}
+        with torch.no_grad():
+            torch.onnx.export(_LogitsOnly(model, input_names), dummy, fp32_path, input_names=input_names,
+                              output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)  # fmt: skip
+        result: dict[str, Any] = {"onnx": fp32_path, "input_names": input_names, "quantized_layers": quantized_names}
+        source = fp32_path
+        if fuse_attention:
+            source = result["onnx_fused"] = os.path.join(staging, "model_fused.onnx")
+            result["fused_attention_blocks"] = fuse_attention_blocks(fp32_path, source)
+        if quantize == "int8":
+            result["onnx_int8"] = _quantize_int8(
+                source, staging, None if quantize_all_linear else quantized_names, per_channel, quantize_embeddings
+            )
         return _publish(staging, output_dir, result)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _write_graphs(model, folder, input_names, opset, sequence_length, quantized_names, quantize, quantize_all_linear,
-                  per_channel, quantize_embeddings, fuse_attention) -> dict[str, Any]:  # fmt: skip
-    """`export_onnx`'s files, written into `folder`; returns its result with paths in `folder`."""
-    fp32_path = os.path.join(folder, "model.onnx")
-    dummy = tuple(torch.ones(2, sequence_length, dtype=torch.long) for _ in input_names)
-    axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
-    axes["logits"] = {0: "batch"}
-    with torch.no_grad():
-        torch.onnx.export(_LogitsOnly(model, input_names), dummy, fp32_path, input_names=input_names,
-                          output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)  # fmt: skip
-    result: dict[str, Any] = {"onnx": fp32_path, "input_names": input_names, "quantized_layers": quantized_names}
-    source = fp32_path
-    if fuse_attention:
-        source = result["onnx_fused"] = os.path.join(folder, "model_fused.onnx")
-        result["fused_attention_blocks"] = fuse_attention_blocks(fp32_path, source)
-    if quantize == "int8":
-        result["onnx_int8"] = _quantize_int8(
-            source, folder, None if quantize_all_linear else quantized_names, per_channel, quantize_embeddings
-        )
-    return result
 
 
 def _publish(staging: str, output_dir: str | os.PathLike, result: dict[str, Any]) -> dict[str, Any]:
@@ -212,16 +204,16 @@ def _quantize_int8(
 
     nodes = None
     if layer_names:
-        wanted = {"/model/" + name.replace(".", "/") + "/" for name in layer_names}
+        owners = {name: "/model/" + name.replace(".", "/") + "/" for name in layer_names}
+        wanted = set(owners.values())
         graph = onnx.load(fp32_path, load_external_data=False).graph
         matched = [n for n in graph.node if n.op_type in ("MatMul", "Gemm") and _owner(n.name) in wanted]
         fused = [n.name for n in graph.node if n.op_type == "Attention"]
         found = {_owner(n.name) for n in matched}
         # a fused attention block (`fuse_attention=True`) holds its layer's query, key and value
-        absorbed = [name for name in layer_names if "/model/" + name.replace(".", "/") + "/" not in found]
-        projections = {name for names in FUSED_PROJECTIONS.values() for name in names}
+        absorbed = [name for name, owner in owners.items() if owner not in found]
         if len(absorbed) != LAYERS_PER_BLOCK * len(fused) or any(
-            name.rsplit(".", 1)[-1] not in projections for name in absorbed
+            name.rsplit(".", 1)[-1] not in PROJECTION_NAMES for name in absorbed
         ):
             raise RuntimeError(
                 f"export_onnx: found {len(matched)} ONNX MatMul nodes and {len(fused)} fused attention blocks for "
