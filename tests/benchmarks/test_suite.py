@@ -175,7 +175,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     quick = {v.key for v in select(None, quick=True)}
     (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
-    side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "paper90xlong_kd", "paper90xlong_nokd",
+    side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "depth80x2ep_kd", "depth80x2ep_nokd",
+            "depth80x2ep_nokd_lr1e-4", "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
             "paper90from80x2ep_nokd_lr1e-4", "paper85from80_kd", "paper85from80_nokd_lr1e-4", "paper90from85_kd",
@@ -193,6 +194,15 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     assert floor.steps(100) == 4200  # 2 epochs of the 67,349 rows at batch 32
     (longer,) = select(["paper80x3ep_kd"])
     assert longer.steps(100) == 6300 and longer.pruning == floor.pruning and longer.distillation == floor.distillation
+    # the depth + width student is the floor recipe with 2 of 6 blocks dropped first, nothing else changed
+    for side_key, floor_key in (
+        ("depth80x2ep_kd", "paper80x2ep_kd"),
+        ("depth80x2ep_nokd_lr1e-4", "paper80x2ep_nokd_lr1e-4"),
+    ):
+        (deeper,), (floor_twin,) = select([side_key]), select([floor_key])
+        assert deeper.drop_layers == 1 / 3 and floor_twin.drop_layers == 0
+        assert dataclasses.replace(deeper, key=floor_key, label=floor_twin.label, drop_layers=0.0,
+                                   in_full_suite=True) == floor_twin  # fmt: skip
     # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
     for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
                                 ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
