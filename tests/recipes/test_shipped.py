@@ -53,8 +53,10 @@ def test_depth_recipe_drops_two_of_six_blocks_and_leaves_a_fifth_of_the_flops(tm
     shape = {"num_hidden_layers": 6, "hidden_size": 64, "intermediate_size": 128}
     teacher, model = tiny_bert(**shape), tiny_bert(**shape)
     generator = torch.Generator().manual_seed(0)
-    calibration = [{**text_batch(batch_size=8, length=16, seed=i), "labels": torch.randint(0, 2, (8,), generator=generator)}
-                   for i in range(4)]  # fmt: skip
+    calibration = [
+        {**text_batch(batch_size=8, length=16, seed=i), "labels": torch.randint(0, 2, (8,), generator=generator)}
+        for i in range(4)
+    ]
     assert stage.prune_before_training and [c.structure for c in stage.pruning] == ["layers", "heads+neurons"]
     for config in stage.pruning:
         prune_(model, config, calibration_data=calibration)
