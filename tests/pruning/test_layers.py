@@ -13,8 +13,7 @@ from hf_compress.pruning.callback import PruningCallback
 from hf_compress.pruning.config import PruningConfig
 from hf_compress.pruning.layers import LayerDropResult
 from hf_compress.serialization import save_compressed
-from tests.pruning.test_oneshot import labelled_batches
-from tests.pruning.tiny_models import batch_for, text_batch, tiny_bert, tiny_llama, tiny_resnet
+from tests.pruning.tiny_models import batch_for, labelled_batches, text_batch, tiny_bert, tiny_llama, tiny_resnet
 from tests.serialization.test_reload import run_reload, write_case
 
 

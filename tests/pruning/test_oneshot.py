@@ -5,7 +5,7 @@ import torch
 
 from hf_compress import compression_report, prune_
 from hf_compress.pruning.config import PruningConfig
-from tests.pruning.tiny_models import text_batch, tiny_bert
+from tests.pruning.tiny_models import labelled_batches, text_batch, tiny_bert
 
 
 def test_flops_budget_is_met_and_the_model_is_physically_smaller():
@@ -33,17 +33,6 @@ def test_unstructured_zeroes_the_smallest_weights_of_every_layer():
 def test_gradient_methods_need_calibration_data():
     with pytest.raises(ValueError, match="method=.movement. scores units with gradients; pass calibration_data"):
         prune_(tiny_bert(), {"structure": "heads", "method": "movement", "target_sparsity": 0.5})
-
-
-def labelled_batches(count=4, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    return [
-        {
-            **text_batch(batch_size=8, length=16, seed=seed + i),
-            "labels": torch.randint(0, 2, (8,), generator=generator),
-        }
-        for i in range(count)
-    ]
 
 
 def test_taylor_scores_come_from_calibration_gradients_and_change_no_weight():

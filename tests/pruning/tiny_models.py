@@ -113,6 +113,18 @@ def text_batch(batch_size: int = 2, length: int = 8, vocab: int = 100, seed: int
     return {"input_ids": torch.randint(0, vocab, (batch_size, length), generator=generator)}
 
 
+def labelled_batches(count: int = 4, seed: int = 0) -> list[dict[str, torch.Tensor]]:
+    """`count` text batches of 8 x 16 tokens with random binary labels: calibration data for gradient scores."""
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        {
+            **text_batch(batch_size=8, length=16, seed=seed + i),
+            "labels": torch.randint(0, 2, (8,), generator=generator),
+        }
+        for i in range(count)
+    ]
+
+
 def image_batch(batch_size: int = 2, size: int = 16, seed: int = 0) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return {"pixel_values": torch.randn(batch_size, 3, size, size, generator=generator)}

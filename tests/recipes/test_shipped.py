@@ -4,12 +4,11 @@ import glob
 import os
 
 import pytest
-import torch
 
 from hf_compress import prune_
 from hf_compress.analysis import count_flops
 from hf_compress.recipes import load_recipe
-from tests.pruning.tiny_models import text_batch, tiny_bert
+from tests.pruning.tiny_models import labelled_batches, tiny_bert
 
 
 RECIPES = sorted(glob.glob("recipes/*.yaml"))
@@ -52,14 +51,9 @@ def test_depth_recipe_drops_two_of_six_blocks_and_leaves_a_fifth_of_the_flops(tm
     (stage,) = load_shipped("recipes/sst2-minilm-depth.yaml", tmp_path).stages
     shape = {"num_hidden_layers": 6, "hidden_size": 64, "intermediate_size": 128}
     teacher, model = tiny_bert(**shape), tiny_bert(**shape)
-    generator = torch.Generator().manual_seed(0)
-    calibration = [
-        {**text_batch(batch_size=8, length=16, seed=i), "labels": torch.randint(0, 2, (8,), generator=generator)}
-        for i in range(4)
-    ]
     assert stage.prune_before_training and [c.structure for c in stage.pruning] == ["layers", "heads+neurons"]
     for config in stage.pruning:
-        prune_(model, config, calibration_data=calibration)
+        prune_(model, config, calibration_data=labelled_batches())
     assert model.config.num_hidden_layers == len(model.bert.encoder.layer) == 4
     removed = (
         1 - count_flops(model, sequence_length=64).total_macs / count_flops(teacher, sequence_length=64).total_macs
