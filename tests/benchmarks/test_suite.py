@@ -176,7 +176,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     (stretch,) = select(["paper90xlong_kd"])  # still selectable by name
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "depth80x2ep_kd", "depth80x2ep_nokd",
-            "depth80x2ep_nokd_lr1e-4", "paper90xlong_kd", "paper90xlong_nokd",
+            "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
+            "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
             "paper90from80x2ep_nokd_lr1e-4", "paper85from80_kd", "paper85from80_nokd_lr1e-4", "paper90from85_kd",
@@ -203,6 +204,14 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         assert deeper.drop_layers == 1 / 3 and floor_twin.drop_layers == 0
         assert dataclasses.replace(deeper, key=floor_key, label=floor_twin.label, drop_layers=0.0,
                                    in_full_suite=True) == floor_twin  # fmt: skip
+    # at -50% it is the same recipe with only the FLOPs target changed
+    for mild_key, deep_key in (
+        ("depth50x2ep_kd", "depth80x2ep_kd"),
+        ("depth50x2ep_nokd_lr1e-4", "depth80x2ep_nokd_lr1e-4"),
+    ):
+        (mild,), (deep,) = select([mild_key]), select([deep_key])
+        assert mild.pruning["target_flops_reduction"] == 0.5
+        assert dataclasses.replace(mild, key=deep_key, label=deep.label, pruning=deep.pruning) == deep
     # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
     for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
                                 ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
