@@ -1,0 +1,153 @@
+"""
+How sure each "distillation recovers >= half the gap" line is, given the spread over seeds.
+
+    python benchmarks/kd_share_uncertainty.py       # reads benchmarks/results/**/suite_sst2.json, trains nothing
+
+The target holds when the distilled mean reaches the midpoint between the stronger labels-only twin's mean and the
+teacher: margin = kd - (teacher + labels_only) / 2 >= 0. The teacher is one model, so only the two means carry seed
+noise: standard error = sqrt(s_kd^2 / n_kd + s_nokd^2 / (4 n_nokd)) with each side's sample std over its seeds. A line
+is "resolved" when the margin is at least two standard errors from 0, and for the others the script prints how many
+seeds per side the same spreads would need to resolve a margin of that size. Picking the stronger of two labels-only
+learning rates favours the labels-only side a little; that bias is left in, as in the suite's own check.
+
+Prints one markdown table per teacher and writes `benchmarks/results/kd_share_uncertainty.json`. `--quick` runs (a
+subsample) are left out; a distilled variant measured by several runs of one teacher is taken from the latest.
+"""
+
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from benchmarks.suite.report import labels_only_twins  # noqa: E402
+
+
+def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
+    """
+    The half-gap check of one distilled row against one labels-only row, in accuracy points, with its standard error.
+
+    Args:
+        kd (`dict`), nokd (`dict`): suite rows with `accuracies` (one per seed, fractions).
+        teacher_accuracy (`float`): the teacher's validation accuracy (fraction).
+
+    Returns:
+        `dict`: `gap` (teacher - labels only), `recovered` (kd - labels only), `share` (`None` without a gap),
+        `margin` (kd - midpoint), `standard_error`, `z` (margin / standard error, `None` when it is 0), `resolved`
+        (|z| >= 2) and `seeds_to_resolve` (seeds per side for |margin| = 2 standard errors at these spreads; `None`
+        when resolved, or when the margin is 0 or there is no spread to scale).
+    """
+    means, variances = [], []
+    for row in (kd, nokd):
+        values = [100 * a for a in row["accuracies"]]
+        if len(values) < 2:
+            raise ValueError(f"{row['key']}: accuracies needs at least 2 seeds to estimate a spread, got {values}")
+        mean = sum(values) / len(values)
+        means.append(mean)
+        variances.append(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+    teacher = 100 * teacher_accuracy
+    gap, recovered = teacher - means[1], means[0] - means[1]
+    margin = means[0] - (teacher + means[1]) / 2
+    standard_error = math.sqrt(variances[0] + variances[1] / 4)
+    z = margin / standard_error if standard_error > 0 else None
+    resolved = z is None or abs(z) >= 2
+    seeds = None
+    if not resolved and margin != 0:
+        per_seed = variances[0] * len(kd["accuracies"]) + variances[1] * len(nokd["accuracies"]) / 4
+        seeds = math.ceil(4 * per_seed / margin**2)
+    return {
+        "gap": gap,
+        "recovered": recovered,
+        "share": recovered / gap if gap > 0 else None,
+        "margin": margin,
+        "standard_error": standard_error,
+        "z": z,
+        "resolved": resolved,
+        "seeds_to_resolve": seeds,
+    }
+
+
+def collect(results_root: str) -> dict[str, list[dict]]:
+    """
+    Every distilled row with labels-only twins in the suite results under `results_root` (`suite_sst2.json` there
+    and one level down), checked with `kd_margin` against its stronger twin, grouped by teacher fingerprint.
+    """
+    paths = glob.glob(os.path.join(results_root, "suite_sst2.json"))
+    paths += glob.glob(os.path.join(results_root, "*", "suite_sst2.json"))
+    latest: dict[tuple[str, str], dict] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            run = json.load(handle)
+        teacher = run.get("settings", {}).get("teacher_fingerprint")
+        if "--quick" in run.get("command", "") or teacher is None:
+            continue
+        for kd in [r for r in run["rows"] if r["distill"]]:
+            twins = labels_only_twins(kd, run["rows"])
+            if not twins or len(kd["accuracies"]) < 2:
+                continue
+            nokd = max(twins, key=lambda r: r["accuracy_mean"])
+            key = (teacher, kd["key"])
+            if key in latest and latest[key]["date"] >= run["date"]:
+                continue
+            latest[key] = {
+                "kd": kd["key"],
+                "labels_only": nokd["key"],
+                "seeds": [len(kd["accuracies"]), len(nokd["accuracies"])],
+                "teacher_accuracy": run["teacher"]["accuracy"],
+                "date": run["date"],
+                "run": os.path.relpath(path, REPO),
+                **kd_margin(kd, nokd, run["teacher"]["accuracy"]),
+            }
+    grouped: dict[str, list[dict]] = {}
+    for (teacher, _), line in sorted(latest.items()):
+        grouped.setdefault(teacher, []).append(line)
+    return grouped
+
+
+def markdown(grouped: dict[str, list[dict]]) -> list[str]:
+    """One table per teacher: the check's numbers in points, and whether the seeds resolve it."""
+    text = []
+    for teacher, lines in grouped.items():
+        text += [
+            f"teacher {teacher} ({100 * lines[0]['teacher_accuracy']:.2f}%)",
+            "",
+            "| distilled | vs | seeds | gap | recovered | share | margin +/- s.e. | z | verdict |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for line in lines:
+            share = "-" if line["share"] is None else f"{line['share']:.0%}"
+            z = "-" if line["z"] is None else f"{line['z']:+.1f}"
+            verdict = "PASS" if line["margin"] >= 0 else "FAIL"
+            if line["resolved"]:
+                verdict += ", resolved"
+            elif line["seeds_to_resolve"] is not None:
+                verdict += f", within noise (~{line['seeds_to_resolve']} seeds/side to resolve)"
+            else:
+                verdict += ", within noise"
+            text.append(
+                f"| {line['kd']} | {line['labels_only']} | {line['seeds'][0]}/{line['seeds'][1]} | {line['gap']:.2f} "
+                f"| {line['recovered']:+.2f} | {share} | {line['margin']:+.2f} +/- {line['standard_error']:.2f} "
+                f"| {z} | {verdict} |"
+            )
+        text.append("")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=os.path.join(REPO, "benchmarks", "results"))
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "kd_share_uncertainty.json"))
+    args = parser.parse_args()
+    grouped = collect(args.results)
+    print("\n".join(markdown(grouped)))
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump({"command": "python benchmarks/kd_share_uncertainty.py", "teachers": grouped}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+import json
+import math
+
+import pytest
+
+from benchmarks.kd_share_uncertainty import collect, kd_margin, markdown
+
+
+def row(key: str, accuracies: list[float], distill: bool) -> dict:
+    return {"key": key, "accuracies": accuracies, "accuracy_mean": sum(accuracies) / len(accuracies),
+            "distill": distill}  # fmt: skip
+
+
+def test_margin_is_the_distance_of_the_distilled_mean_from_the_midpoint_with_its_standard_error():
+    kd, nokd = row("a_kd", [0.90, 0.91, 0.92], True), row("a_nokd", [0.86, 0.87, 0.88], False)
+    check = kd_margin(kd, nokd, teacher_accuracy=0.92)
+    assert check["gap"] == pytest.approx(5.0) and check["recovered"] == pytest.approx(4.0)
+    assert check["share"] == pytest.approx(0.8) and check["margin"] == pytest.approx(1.5)
+    # each side's sample variance is 1 pt^2 over 3 seeds; the labels-only mean enters the midpoint at half weight
+    assert check["standard_error"] == pytest.approx(math.sqrt(1 / 3 + 1 / 12))
+    assert check["z"] == pytest.approx(1.5 / math.sqrt(5 / 12)) and check["resolved"]
+    assert check["seeds_to_resolve"] is None
+
+
+def test_a_margin_inside_two_standard_errors_says_how_many_seeds_would_resolve_it():
+    kd, nokd = row("a_kd", [0.880, 0.890, 0.900], True), row("a_nokd", [0.870, 0.880, 0.890], False)
+    check = kd_margin(kd, nokd, teacher_accuracy=0.91)
+    assert check["margin"] == pytest.approx(-0.5) and not check["resolved"]
+    # per-seed variances 1 and 1 (at a quarter's weight): 2 * sqrt(1.25 / n) <= 0.5 needs n >= 20
+    assert check["seeds_to_resolve"] == 20
+    with pytest.raises(ValueError, match="a_nokd: accuracies needs at least 2 seeds"):
+        kd_margin(kd, row("a_nokd", [0.88], False), teacher_accuracy=0.90)
+
+
+def write_run(path, command: str, date: str, teacher: str, kd_accuracies: list[float]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    rows = [row("v_kd", kd_accuracies, True), row("v_nokd", [0.85, 0.86, 0.87], False),
+            row("v_nokd_lr1e-4", [0.86, 0.87, 0.88], False), row("w_kd", [0.88, 0.89], True)]  # fmt: skip
+    run = {"command": command, "date": date, "settings": {"teacher_fingerprint": teacher},
+           "teacher": {"accuracy": 0.90}, "rows": rows}  # fmt: skip
+    (path / "suite_sst2.json").write_text(json.dumps(run))
+
+
+def test_collect_takes_the_latest_run_per_teacher_against_the_stronger_twin_and_skips_quick_runs(tmp_path):
+    write_run(tmp_path / "old", "run_suite.py --variants v_kd", "2026-01-01", "t1", [0.80, 0.81, 0.82])
+    write_run(tmp_path / "new", "run_suite.py --variants v_kd", "2026-02-01", "t1", [0.88, 0.89, 0.90])
+    write_run(tmp_path / "quick", "run_suite.py --quick", "2026-03-01", "t1", [0.50, 0.51, 0.52])
+    write_run(tmp_path / "other", "run_suite.py --variants v_kd", "2026-01-01", "t2", [0.86, 0.87, 0.88])
+    grouped = collect(str(tmp_path))
+    assert sorted(grouped) == ["t1", "t2"]
+    (line,) = grouped["t1"]  # w_kd has no labels-only twin
+    assert line["kd"] == "v_kd" and line["labels_only"] == "v_nokd_lr1e-4" and line["date"] == "2026-02-01"
+    assert line["recovered"] == pytest.approx(2.0) and line["margin"] == pytest.approx(0.5)
+    (other,) = grouped["t2"]
+    assert other["recovered"] == pytest.approx(0.0)
+    table = markdown(grouped)
+    assert any(text.startswith("| v_kd | v_nokd_lr1e-4 | 3/3 | 3.00 | +2.00 | 67% | +0.50 +/- ") for text in table)
+    assert any(text.startswith("| v_kd |") and "| FAIL, " in text for text in table)
