@@ -177,6 +177,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "depth80x2ep_kd", "depth80x2ep_nokd",
             "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
+            "order_qpd_depth80x2ep_kd", "order_qpd_depth80x2ep_nokd", "order_qpd_depth80x2ep_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -212,6 +213,15 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         (mild,), (deep,) = select([mild_key]), select([deep_key])
         assert mild.pruning["target_flops_reduction"] == 0.5
         assert dataclasses.replace(mild, key=deep_key, label=deep.label, pruning=deep.pruning) == deep
+    # quantize-first on the depth + width student is `depth80x2ep` with only the order changed
+    for order_key, paper_key in (
+        ("order_qpd_depth80x2ep_kd", "depth80x2ep_kd"),
+        ("order_qpd_depth80x2ep_nokd_lr1e-4", "depth80x2ep_nokd_lr1e-4"),
+    ):
+        (reordered,), (paper_order,) = select([order_key]), select([paper_key])
+        assert reordered.order == "qpd" and paper_order.order == "pqd"
+        assert dataclasses.replace(reordered, key=paper_key, label=paper_order.label, family="paper",
+                                   order="pqd") == paper_order  # fmt: skip
     # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
     for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
                                 ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
