@@ -19,13 +19,14 @@ import glob
 import json
 import math
 import os
+import statistics
 import sys
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from benchmarks.suite.report import labels_only_twins  # noqa: E402
+from benchmarks.suite.report import stronger_labels_only_twin  # noqa: E402
 
 
 def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
@@ -47,9 +48,8 @@ def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
         values = [100 * a for a in row["accuracies"]]
         if len(values) < 2:
             raise ValueError(f"{row['key']}: accuracies needs at least 2 seeds to estimate a spread, got {values}")
-        mean = sum(values) / len(values)
-        means.append(mean)
-        variances.append(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+        means.append(statistics.mean(values))
+        variances.append(statistics.variance(values) / len(values))  # of the mean
     teacher = 100 * teacher_accuracy
     gap, recovered = teacher - means[1], means[0] - means[1]
     margin = means[0] - (teacher + means[1]) / 2
@@ -87,10 +87,9 @@ def collect(results_root: str) -> dict[str, list[dict]]:
         if "--quick" in run.get("command", "") or teacher is None:
             continue
         for kd in [r for r in run["rows"] if r["distill"]]:
-            twins = labels_only_twins(kd, run["rows"])
-            if not twins or len(kd["accuracies"]) < 2:
+            nokd = stronger_labels_only_twin(kd, run["rows"])
+            if nokd is None or len(kd["accuracies"]) < 2:
                 continue
-            nokd = max(twins, key=lambda r: r["accuracy_mean"])
             key = (teacher, kd["key"])
             if key in latest and latest[key]["date"] >= run["date"]:
                 continue

@@ -114,6 +114,16 @@ def labels_only_twins(kd: dict, rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["key"] == f"{stem}_nokd" or r["key"].startswith(f"{stem}_nokd_lr")]
 
 
+def stronger_labels_only_twin(kd: dict, rows: list[dict]) -> dict | None:
+    """The labels-only twin of `kd` in `rows` with the higher mean accuracy (`None` without twins)."""
+    return stronger_run(labels_only_twins(kd, rows))
+
+
+def stronger_run(runs: list[dict]) -> dict | None:
+    """The row of `runs` with the higher mean accuracy (`None` when empty): what the KD check compares against."""
+    return max(runs, key=lambda r: r["accuracy_mean"], default=None)
+
+
 def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool, whole: bool = True) -> list[dict]:
     """
     The issue's targets, each with the measured value and PASS/FAIL (no tolerance beyond the stated ones).
@@ -146,9 +156,9 @@ def check_targets(rows: list[dict], teacher: dict, total_s: float, quick: bool, 
     # each distilled run (a second learning rate is its own row) against the stronger of its labels-only twins
     for kd in [r for r in rows if r["distill"]]:
         baselines = labels_only_twins(kd, rows)
-        if not baselines:
+        nokd = stronger_run(baselines)
+        if nokd is None:
             continue
-        nokd = max(baselines, key=lambda r: r["accuracy_mean"])  # the stronger labels-only run
         gap = -nokd["delta_points"]
         recovered = kd["delta_points"] - nokd["delta_points"]
         ok = gap <= 0 or recovered >= 0.5 * gap

@@ -270,15 +270,12 @@ def all_variants() -> list[Variant]:
     # the depth + width student trained with the floor recipe (2 epochs, the 100-step KD settings): on an Intel CPU
     # the width-only -80% student missed 2x over the ORT int8 teacher at batch 1 (1.88x) and the depth + width one
     # passed (2.35x) but was only trained 800 steps; does it keep the floor's accuracy too? Named runs only
-    variants += _paper("depth80x2ep", "2 of 6 blocks + heads+neurons -80% FLOPs + int8, 2 epochs", 0.8,
-                       drop_layers=1 / 3, steps_factor=42, in_full_suite=False,
-                       baseline_lr=LONG_LEARNING_RATE)  # fmt: skip
+    depth_2ep = {"drop_layers": 1 / 3, "steps_factor": 42, "in_full_suite": False, "baseline_lr": LONG_LEARNING_RATE}
+    variants += _paper("depth80x2ep", "2 of 6 blocks + heads+neurons -80% FLOPs + int8, 2 epochs", 0.8, **depth_2ep)
     # the same depth + width recipe at the paper's mildest cut, -50% FLOPs: width alone at -50% left its labels-only
     # twin within 0.8 pt of the teacher and KD closed 17% of that (8x steps, 5 seeds); with 2 of 6 blocks gone the
     # labels-only side falls further at -80% and KD kept 69%: does that hold at -50%? Named runs only
-    variants += _paper("depth50x2ep", "2 of 6 blocks + heads+neurons -50% FLOPs + int8, 2 epochs", 0.5,
-                       drop_layers=1 / 3, steps_factor=42, in_full_suite=False,
-                       baseline_lr=LONG_LEARNING_RATE)  # fmt: skip
+    variants += _paper("depth50x2ep", "2 of 6 blocks + heads+neurons -50% FLOPs + int8, 2 epochs", 0.5, **depth_2ep)
     unstructured90 = {"pruning": {"structure": "unstructured", "target_sparsity": 0.9, "schedule": "cubic"},
                       "prune_when": DURING, "baseline_lr": LONG_LEARNING_RATE}  # fmt: skip
     nm24 = {"pruning": {"structure": "2:4", "schedule": "oneshot"}, "prune_when": DURING,
@@ -319,8 +316,7 @@ def all_variants() -> list[Variant]:
     # quantize first on the depth + width floor student (prune first is `depth80x2ep`): the 8x-step orders missed
     # half the gap, and dropping 2 of 6 blocks lifted KD's share in the paper's order at 2 epochs. Named runs only
     variants += _both("order_qpd_depth80x2ep", "order: quantize -> prune (2 of 6 blocks + -80% FLOPs), 2 epochs",
-                      "order", order="qpd", pruning=structured(0.8), shrinks=True, drop_layers=1 / 3, steps_factor=42,
-                      in_full_suite=False, baseline_lr=LONG_LEARNING_RATE)  # fmt: skip
+                      "order", order="qpd", pruning=structured(0.8), shrinks=True, **depth_2ep)  # fmt: skip
     variants.append(
         Variant(
             "torch_prune90",
