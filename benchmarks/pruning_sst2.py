@@ -135,16 +135,19 @@ def prune_depth_then_width(model, drop_layers: float, pruning: dict, calibration
     Drop `drop_layers` of the blocks (greedy on the calibration loss), then prune `pruning` (heads+neurons) so that
     its `target_flops_reduction` holds relative to the model before the blocks went. Returns the two results.
     """
-    target = pruning["target_flops_reduction"]
+    dropped, left = drop_blocks(model, drop_layers, calibration)
+    return dropped, prune_(model, width_relative_to(pruning, left), calibration_data=calibration)
+
+
+def drop_blocks(model, drop_layers: float, calibration):
+    """
+    Remove `drop_layers` of the transformer blocks (greedy on the calibration loss). Returns the drop's result and
+    the fraction of the FLOPs (sequence length 64) the model keeps.
+    """
     before = count_flops(model, sequence_length=MAX_LENGTH).total_macs
     layers = PruningConfig(structure="layers", method="taylor", target_sparsity=drop_layers)
     dropped = prune_(model, layers, calibration_data=calibration)
-    left = count_flops(model, sequence_length=MAX_LENGTH).total_macs / before
-    if left <= 1 - target:
-        raise ValueError(
-            f"drop_layers={drop_layers} alone removes {1 - left:.0%} of the FLOPs, more than {target:.0%}."
-        )
-    return dropped, prune_(model, width_relative_to(pruning, left), calibration_data=calibration)
+    return dropped, count_flops(model, sequence_length=MAX_LENGTH).total_macs / before
 
 
 def width_relative_to(pruning: dict, left: float) -> PruningConfig:
@@ -152,12 +155,17 @@ def width_relative_to(pruning: dict, left: float) -> PruningConfig:
     `pruning` for a model that keeps only `left` of the reference model's FLOPs, such that its
     `target_flops_reduction` still holds relative to the reference.
     """
+    return PruningConfig(**width_kwargs_relative_to(pruning, left))
+
+
+def width_kwargs_relative_to(pruning: dict, left: float) -> dict:
+    """`width_relative_to`'s keyword arguments: `pruning` with its `target_flops_reduction` rescaled to `left`."""
     target = pruning["target_flops_reduction"]
     if left <= 1 - target:
         raise ValueError(
             f"target_flops_reduction={target}: the model already has only {left:.1%} of the reference FLOPs left."
         )
-    return PruningConfig(**{**pruning, "target_flops_reduction": 1 - (1 - target) / left})
+    return {**pruning, "target_flops_reduction": 1 - (1 - target) / left}
 
 
 def interleaved_latencies(models: dict) -> dict[str, dict]:

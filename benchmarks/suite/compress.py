@@ -28,7 +28,7 @@ from hf_compress import (
 from hf_compress.export.onnx import materialize_quantized
 from hf_compress.utils.batching import length_bucketed_order
 
-from ..pruning_sst2 import prune_depth_then_width, width_relative_to
+from ..pruning_sst2 import drop_blocks, prune_depth_then_width, width_kwargs_relative_to, width_relative_to
 from .augment import SwappedCopies, batches_apart, neighbour_table
 from .variants import BEFORE, Variant
 
@@ -153,11 +153,15 @@ def snap_to_quantization_grid(model: nn.Module, quantization: dict) -> nn.Module
     return materialize_quantized(model)[0]
 
 
-def callbacks_for(variant: Variant, steps: int) -> list:
-    """The `PruningCallback` (pruning during training) and `QuantizationCallback` of a variant, in that order."""
+def callbacks_for(variant: Variant, steps: int, flops_left: float = 1.0) -> list:
+    """
+    The `PruningCallback` (pruning during training) and `QuantizationCallback` of a variant, in that order.
+    `flops_left`: the fraction of the teacher's FLOPs the model starts training with (blocks dropped before), to
+    which a FLOPs target is rescaled so that it still holds relative to the teacher.
+    """
     callbacks = []
     if variant.pruning is not None and variant.prune_when != BEFORE:
-        config = dict(variant.pruning)
+        config = dict(variant.pruning) if flops_left == 1.0 else width_kwargs_relative_to(variant.pruning, flops_left)
         if config.get("schedule") == "cubic":  # reach the target halfway, then train at that sparsity
             config.update(start_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 20))
         callbacks.append(PruningCallback(PruningConfig(**config)))
@@ -203,6 +207,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
     """
     start = time.time()
     torch.manual_seed(seed)
+    left = 1.0
     model = starting_model(variant, seed, plan)
     if variant.order == "qpd":
         model = snap_to_quantization_grid(model, variant.quantization)
@@ -215,6 +220,8 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
             prune_depth_then_width(model, variant.drop_layers, variant.pruning, calibration)
         else:
             prune_(model, config, calibration_data=calibration)
+    elif variant.drop_layers:  # the blocks go before training; the width is pruned during it
+        _, left = drop_blocks(model, variant.drop_layers, plan.calibration_data())
     if variant.refit is not None:
         teacher = AutoModelForSequenceClassification.from_pretrained(plan.teacher_path)
         refit_to_teacher_(model, teacher, plan.calibration_data(), **variant.refit)
@@ -227,7 +234,7 @@ def compress(variant: Variant, seed: int, plan: TrainingPlan) -> tuple[str, floa
         "args": args,
         "train_dataset": plan.train_rows(seed, variant.augmentation, labelled=not variant.distill),
         "data_collator": plan.collator,
-        "callbacks": callbacks_for(variant, steps),
+        "callbacks": callbacks_for(variant, steps, left),
     }
     if variant.distill:
         trainer = DistillationTrainer(

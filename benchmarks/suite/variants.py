@@ -317,6 +317,10 @@ def all_variants() -> list[Variant]:
     # half the gap, and dropping 2 of 6 blocks lifted KD's share in the paper's order at 2 epochs. Named runs only
     variants += _both("order_qpd_depth80x2ep", "order: quantize -> prune (2 of 6 blocks + -80% FLOPs), 2 epochs",
                       "order", order="qpd", pruning=structured(0.8), shrinks=True, **depth_2ep)  # fmt: skip
+    # and all at once on it: the 2 blocks dropped before training, then heads and neurons masked on the cubic schedule
+    # while int8 fake-quantizes from step 0 (masked, not shrunk, like `order_joint`). Named runs only
+    variants += _both("order_joint_depth80x2ep", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
+                      "masked), 2 epochs", "order", **{**joint80, **depth_2ep})  # fmt: skip
     variants.append(
         Variant(
             "torch_prune90",

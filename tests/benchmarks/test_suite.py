@@ -9,7 +9,7 @@ import torch
 from transformers import default_data_collator
 
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune
-from benchmarks.suite.compress import TrainingPlan, compress, length_bucketed_order
+from benchmarks.suite.compress import TrainingPlan, callbacks_for, compress, length_bucketed_order
 from benchmarks.suite.report import (
     LATENCY_METHOD,
     OLD_LATENCY_METHOD,
@@ -112,6 +112,22 @@ def test_order_variants_build(plan):
     assert sum(zero_rows) > 0  # whole heads / neurons are zero
 
 
+def test_joint_order_on_the_depth_student_drops_blocks_first_and_masks_the_rest_to_the_teacher_target(plan):
+    (variant,) = select(["order_joint_depth80x2ep_kd"])
+    # a cubic FLOPs budget during training, rescaled to what the dropped blocks left: -80% of the teacher's FLOPs
+    # is -60% of a model that keeps half of them
+    (pruning, quantization) = callbacks_for(variant, steps=40, flops_left=0.5)
+    assert pruning.config.target_flops_reduction == pytest.approx(0.6) and pruning.config.end_step == 20
+    assert not quantization.start_after_pruning  # fake-quantized from step 0
+    model = load_compressed(compress(variant, 0, plan)[0])
+    teacher = load_compressed(plan.teacher_path)
+    assert model.config.num_hidden_layers == teacher.config.num_hidden_layers - 1  # 2 blocks -> 1
+    weights = encoder_weights(model)
+    assert weights and all(m.spec.bits == 8 for m in weights.values())
+    zero_rows = [int((m.dequantized_weight().abs().sum(1) == 0).sum()) for m in weights.values()]
+    assert sum(zero_rows) > 0  # heads / neurons masked, not shrunk
+
+
 def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
     (variant,) = select(["torch_prune90"])
     model = load_compressed(compress_torch_prune(variant, 0, plan)[0])
@@ -178,6 +194,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "depth80x2ep_kd", "depth80x2ep_nokd",
             "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
             "order_qpd_depth80x2ep_kd", "order_qpd_depth80x2ep_nokd", "order_qpd_depth80x2ep_nokd_lr1e-4",
+            "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -222,6 +239,15 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         assert reordered.order == "qpd" and paper_order.order == "pqd"
         assert dataclasses.replace(reordered, key=paper_key, label=paper_order.label, family="paper",
                                    order="pqd") == paper_order  # fmt: skip
+    # all at once on it is the 100-step joint recipe with the depth + width student's blocks and length
+    for order_key, joint_key in (
+        ("order_joint_depth80x2ep_kd", "order_joint_kd"),
+        ("order_joint_depth80x2ep_nokd_lr1e-4", "order_joint_nokd_lr1e-4"),
+    ):
+        (deep_joint,), (joint,) = select([order_key]), select([joint_key])
+        assert deep_joint.drop_layers == 1 / 3 and deep_joint.steps(100) == 4200 and not deep_joint.shrinks
+        assert dataclasses.replace(deep_joint, key=joint_key, label=joint.label, drop_layers=0.0, steps_factor=1,
+                                   in_full_suite=True) == joint  # fmt: skip
     # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
     for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
                                 ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
