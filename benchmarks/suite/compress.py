@@ -153,15 +153,15 @@ def snap_to_quantization_grid(model: nn.Module, quantization: dict) -> nn.Module
     return materialize_quantized(model)[0]
 
 
-def callbacks_for(variant: Variant, steps: int, flops_left: float = 1.0) -> list:
+def callbacks_for(variant: Variant, steps: int, flops_kept: float = 1.0) -> list:
     """
     The `PruningCallback` (pruning during training) and `QuantizationCallback` of a variant, in that order.
-    `flops_left`: the fraction of the teacher's FLOPs the model starts training with (blocks dropped before), to
+    `flops_kept`: the fraction of the teacher's FLOPs the model starts training with (blocks dropped before), to
     which a FLOPs target is rescaled so that it still holds relative to the teacher.
     """
     callbacks = []
     if variant.pruning is not None and variant.prune_when != BEFORE:
-        config = dict(variant.pruning) if flops_left == 1.0 else width_kwargs_relative_to(variant.pruning, flops_left)
+        config = dict(variant.pruning) if flops_kept == 1.0 else width_kwargs_relative_to(variant.pruning, flops_kept)
         if config.get("schedule") == "cubic":  # reach the target halfway, then train at that sparsity
             config.update(start_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 20))
         callbacks.append(PruningCallback(PruningConfig(**config)))

@@ -336,8 +336,7 @@ def markdown(
         ]
         for row in order:
             name = payload["orders"][row["order"]]
-            twins = labels_only_twins(row, rows)
-            nokd = max(twins, key=lambda r: r["accuracy_mean"]) if twins else None
+            nokd = stronger_labels_only_twin(row, rows)
             without = (f"{100 * nokd['accuracy_mean']:.2f} +/- {100 * nokd['accuracy_std']:.2f} | "
                        f"{nokd['delta_points']:+.2f}" if nokd else "- | -")  # fmt: skip
             lines.append(f"| {name} | {_fmt(row.get('steps'), 'd')} | "

@@ -116,7 +116,7 @@ def test_joint_order_on_the_depth_student_drops_blocks_first_and_masks_the_rest_
     (variant,) = select(["order_joint_depth80x2ep_kd"])
     # a cubic FLOPs budget during training, rescaled to what the dropped blocks left: -80% of the teacher's FLOPs
     # is -60% of a model that keeps half of them
-    (pruning, quantization) = callbacks_for(variant, steps=40, flops_left=0.5)
+    (pruning, quantization) = callbacks_for(variant, steps=40, flops_kept=0.5)
     assert pruning.config.target_flops_reduction == pytest.approx(0.6) and pruning.config.end_step == 20
     assert not quantization.start_after_pruning  # fake-quantized from step 0
     model = load_compressed(compress(variant, 0, plan)[0])
