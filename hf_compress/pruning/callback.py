@@ -33,7 +33,8 @@ class PruningCallback(TrainerCallback, ExportableState):
     Scores are averaged across ranks and the new masks broadcast from rank 0, so every DDP rank prunes identically.
     Every checkpoint gets `hf_compress_pruning.safetensors` (masks, accumulated scores, counters) so
     `resume_from_checkpoint` continues exactly, whether or not `restore_callback_states_from_checkpoint` is set.
-    At `on_train_end`, structured pruning physically shrinks the model (`shrink=True`) and stamps its config so
+    At `on_train_end`, structured pruning physically shrinks the model (`shrink=True`; layers fake-quantized by a
+    `QuantizationCallback` running at the same time shrink too, keeping their scales) and stamps its config so
     `trainer.save_model` writes the reloadable hf_compress format.
 
     Args:

@@ -107,6 +107,32 @@ def _shrunk_copy(module: nn.Module, out_idx: torch.Tensor | None, in_idx: torch.
     return new
 
 
+def _refusal(module: nn.Module, dim: int, kept: torch.Tensor) -> str | None:
+    """Why `module` cannot lose the units of `dim` outside `kept` (its type, or its quantization), else `None`."""
+    from ..quantization.qat_linear import QATLinear  # lazy: quantization -> serialization -> pruning
+
+    if isinstance(module, QATLinear):
+        from ..quantization.shrink_qat import qat_shrink_refusal
+
+        return qat_shrink_refusal(module, dim, kept)
+    return None if module_spec(module) is not None else type(module).__name__
+
+
+def _shrunk_module(module: nn.Module, out_idx: torch.Tensor | None, in_idx: torch.Tensor | None) -> nn.Module:
+    """The smaller copy of `module`: a rebuilt plain module, or a `QATLinear` that keeps its quantization."""
+    from ..quantization.qat_linear import QATLinear
+
+    if not isinstance(module, QATLinear):
+        return _shrunk_copy(module, out_idx, in_idx)
+    from ..quantization.shrink_qat import shrunk_qat_linear
+
+    new = shrunk_qat_linear(module, out_idx, in_idx)
+    # an unconverted QAT layer saves the state-dict keys of its float Linear, so that is what the layout rebuilds
+    setattr(new, SHAPE_ATTR, {"type": "Linear", "in_features": new.in_features, "out_features": new.out_features,
+                              "bias": new.bias is not None})  # fmt: skip
+    return new
+
+
 def _kept_index(keep: torch.Tensor, size: int) -> torch.Tensor:
     unit = size // keep.numel()
     units = torch.nonzero(keep.cpu(), as_tuple=False).flatten()
@@ -133,14 +159,15 @@ def shrink_model(model: nn.Module, groups: list[PruneGroup], keeps: dict[str, to
         if group.elementwise or bool(keep.all()):
             continue
         modules = {piece.module: model.get_submodule(piece.module) for piece in group.slices}
-        bad = [name for name, mod in modules.items() if module_spec(mod) is None]
+        pieces = [(piece, _kept_index(keep, getattr(modules[piece.module], piece.param).shape[piece.dim]))
+                  for piece in group.slices]  # fmt: skip
+        refusals = {piece.module: _refusal(modules[piece.module], piece.dim, kept) for piece, kept in pieces}
+        bad = [name for name, reason in refusals.items() if reason is not None]
         if bad:
-            result.left_alone[group.name] = f"cannot shrink module(s) {bad} ({type(modules[bad[0]]).__name__})"
+            result.left_alone[group.name] = f"cannot shrink module(s) {bad} ({refusals[bad[0]]})"
             continue
-        for piece in group.slices:
-            mod = modules[piece.module]
-            size = getattr(mod, piece.param).shape[piece.dim]
-            plan.setdefault(piece.module, {})["out" if piece.dim == 0 else "in"] = _kept_index(keep, size)
+        for piece, kept in pieces:
+            plan.setdefault(piece.module, {})["out" if piece.dim == 0 else "in"] = kept
         for attn_name, attrs in group.attributes.items():
             module = model.get_submodule(attn_name)
             kept = int(keep.sum().item())
@@ -149,7 +176,7 @@ def shrink_model(model: nn.Module, groups: list[PruneGroup], keeps: dict[str, to
                 setattr(module, attr, value)
             setattr(module, ATTRS_ATTR, {**getattr(module, ATTRS_ATTR, {}), **values})
     for name, idx in plan.items():
-        _replace(model, name, _shrunk_copy(model.get_submodule(name), idx.get("out"), idx.get("in")))
+        _replace(model, name, _shrunk_module(model.get_submodule(name), idx.get("out"), idx.get("in")))
         result.shrunk.append(name)
     for name, reason in result.left_alone.items():
         logger.warning("shrink: left %s alone (masked, not removed): %s", name, reason)
@@ -170,7 +197,7 @@ def describe_shapes(model: nn.Module) -> dict | None:
     modules, attributes = {}, {}
     for name, module in model.named_modules():
         if getattr(module, SHAPE_ATTR, None) is not None:
-            modules[name] = module_spec(module)
+            modules[name] = module_spec(module) or dict(getattr(module, SHAPE_ATTR))
         if getattr(module, ATTRS_ATTR, None):
             attributes[name] = dict(getattr(module, ATTRS_ATTR))
     return {"modules": modules, "attributes": attributes} if modules or attributes else None

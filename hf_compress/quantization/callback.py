@@ -38,7 +38,9 @@ class QuantizationCallback(TrainerCallback, ExportableState):
     re-zeroed after every optimizer step) and zero is exactly representable in every scheme, so sparsity survives
     QAT and conversion. Default order is prune-then-quantize: when a `PruningCallback` with an `end_step` is in the
     same trainer and `start_step` is 0, fake-quantization starts at pruning's `end_step` (pass
-    `start_after_pruning=False` to quantize from step 0; the masks are respected either way).
+    `start_after_pruning=False` to quantize from step 0; the masks are respected either way). Put the
+    `PruningCallback` first: with structured pruning it shrinks the fake-quantized layers at `on_train_end`, keeping
+    their scales, before they are converted here.
 
     Args:
         config (`QuantizationConfig` or `dict`): the quantization config.
