@@ -107,7 +107,7 @@ def test_order_variants_build(plan):
     teacher = load_compressed(plan.teacher_path)
     count = compression_report(teacher, measure_bytes=False).params
     assert compression_report(shrunk, measure_bytes=False).params < count  # physically smaller
-    assert compression_report(masked, measure_bytes=False).params == count  # masks only (no shrink through QAT)
+    assert compression_report(masked, measure_bytes=False).params == count  # masks only (the variant's shrink=False)
     zero_rows = [int((m.dequantized_weight().abs().sum(1) == 0).sum()) for m in encoder_weights(masked).values()]
     assert sum(zero_rows) > 0  # whole heads / neurons are zero
 
@@ -126,6 +126,27 @@ def test_joint_order_on_the_depth_student_drops_blocks_first_and_masks_the_rest_
     assert weights and all(m.spec.bits == 8 for m in weights.values())
     zero_rows = [int((m.dequantized_weight().abs().sum(1) == 0).sum()) for m in weights.values()]
     assert sum(zero_rows) > 0  # heads / neurons masked, not shrunk
+
+
+def test_shrunk_joint_order_removes_the_masked_heads_and_neurons_from_the_int8_layers(plan):
+    (masked_variant,), (shrunk_variant,) = select(["order_joint_depth80x2ep_kd"]), select(
+        ["order_joint_depth80x2ep_shrunk_kd"])  # fmt: skip
+    masked = load_compressed(compress(masked_variant, 0, plan)[0]).eval()
+    shrunk = load_compressed(compress(shrunk_variant, 0, plan)[0]).eval()
+    masked_weights, shrunk_weights = encoder_weights(masked), encoder_weights(shrunk)
+    assert set(masked_weights) == set(shrunk_weights) and all(m.spec.bits == 8 for m in shrunk_weights.values())
+    # every all-zero row of the masked model is gone from the shrunk one, and nothing else is
+    for name, layer in masked_weights.items():
+        live_rows = int((layer.dequantized_weight().abs().sum(1) != 0).sum())
+        assert shrunk_weights[name].dequantized_weight().shape[0] == live_rows, name
+    params = [compression_report(m, measure_bytes=False).params for m in (masked, shrunk)]
+    assert params[1] < params[0]
+    # the same training (same seed), so the same predictions: shrinking at the end changed no computation
+    batch = default_data_collator(
+        [{k: v for k, v in plan.train_dataset[i].items() if k != "labels"} for i in range(8)]
+    )
+    with torch.no_grad():
+        assert torch.allclose(masked(**batch).logits, shrunk(**batch).logits, atol=1e-4)
 
 
 def test_torch_prune_baseline_is_plain_and_90_percent_sparse(plan):
@@ -195,6 +216,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
             "order_qpd_depth80x2ep_kd", "order_qpd_depth80x2ep_nokd", "order_qpd_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
+            "order_joint_depth80x2ep_shrunk_kd",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -248,6 +270,14 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         assert deep_joint.drop_layers == 1 / 3 and deep_joint.steps(100) == 4200 and not deep_joint.shrinks
         assert dataclasses.replace(deep_joint, key=joint_key, label=joint.label, drop_layers=0.0, steps_factor=1,
                                    in_full_suite=True) == joint  # fmt: skip
+    # and the shrunk one is the masked distilled run with only the end-of-training shrink switched on
+    (shrunk_joint,), (masked_joint,) = (
+        select(["order_joint_depth80x2ep_shrunk_kd"]),
+        select(["order_joint_depth80x2ep_kd"]),
+    )
+    assert shrunk_joint.shrinks and shrunk_joint.pruning["shrink"] and not masked_joint.pruning["shrink"]
+    assert dataclasses.replace(shrunk_joint, key=masked_joint.key, label=masked_joint.label, shrinks=False,
+                               pruning=masked_joint.pruning) == masked_joint  # fmt: skip
     # each order at 8x steps is its 100-step recipe, only longer (the paper's order is the paper80 pair's)
     for long_key, short_key in (("order_pqdlong_kd", "paper80_kd"), ("order_qpdlong_kd", "order_qpd_kd"),
                                 ("order_jointlong_nokd_lr1e-4", "order_joint_nokd_lr1e-4")):  # fmt: skip
