@@ -3,6 +3,7 @@ The compressed variants of the suite, declared as data: what is pruned, how it i
 whether the original model distils into the result. `run_suite.py` trains each one for every seed.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -323,10 +324,10 @@ def all_variants() -> list[Variant]:
                       "masked), 2 epochs", "order", **{**joint80, **depth_2ep})  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
     # training, so the same accuracy seed by seed, with the FLOPs and speed of the pruned model. Named runs only
-    shrunk_joint = {"pruning": {**joint80["pruning"], "shrink": True}, "prune_when": DURING, "order": "joint",
-                    "shrinks": True, "drop_layers": 1 / 3, "steps_factor": 42, "in_full_suite": False}  # fmt: skip
-    variants.append(Variant("order_joint_depth80x2ep_shrunk_kd", "order: prune + quantize at once (2 of 6 blocks + "
-                            "-80% FLOPs, shrunk), 2 epochs + KD", "order", True, **shrunk_joint))  # fmt: skip
+    masked_joint = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
+    variants.append(dataclasses.replace(masked_joint, key="order_joint_depth80x2ep_shrunk_kd", label="order: prune + "
+                                        "quantize at once (2 of 6 blocks + -80% FLOPs, shrunk), 2 epochs + KD",
+                                        pruning={**masked_joint.pruning, "shrink": True}, shrinks=True))  # fmt: skip
     variants.append(
         Variant(
             "torch_prune90",

@@ -39,12 +39,7 @@ def module_spec(module: nn.Module) -> dict | None:
     if type(module) not in (nn.Linear, *_CONVS, *_NORMS):
         return None
     if isinstance(module, nn.Linear):
-        return {
-            "type": "Linear",
-            "in_features": module.in_features,
-            "out_features": module.out_features,
-            "bias": module.bias is not None,
-        }
+        return linear_spec(module)
     if isinstance(module, _CONVS) and module.groups == 1:
         spec = {"type": type(module).__name__, "bias": module.bias is not None, "padding_mode": module.padding_mode}
         for key in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups"):
@@ -55,6 +50,12 @@ def module_spec(module: nn.Module) -> dict | None:
         keys = ("num_features", "eps", "momentum", "affine", "track_running_stats")
         return {"type": type(module).__name__, **{key: getattr(module, key) for key in keys}}
     return None
+
+
+def linear_spec(module: nn.Linear) -> dict:
+    """The `module_spec` of a Linear-shaped layer (fake-quantized ones included: they save a Linear's keys)."""
+    return {"type": "Linear", "in_features": module.in_features, "out_features": module.out_features,
+            "bias": module.bias is not None}  # fmt: skip
 
 
 def build_module(spec: dict, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> nn.Module:
@@ -128,8 +129,7 @@ def _shrunk_module(module: nn.Module, out_idx: torch.Tensor | None, in_idx: torc
 
     new = shrunk_qat_linear(module, out_idx, in_idx)
     # an unconverted QAT layer saves the state-dict keys of its float Linear, so that is what the layout rebuilds
-    setattr(new, SHAPE_ATTR, {"type": "Linear", "in_features": new.in_features, "out_features": new.out_features,
-                              "bias": new.bias is not None})  # fmt: skip
+    setattr(new, SHAPE_ATTR, linear_spec(new))
     return new
 
 
