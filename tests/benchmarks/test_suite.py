@@ -214,6 +214,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     assert stretch.steps(100) == 1600 and not stretch.in_full_suite
     side = {"paper80long_kd", "paper80long_nokd", "depth80long_kd", "depth80x2ep_kd", "depth80x2ep_nokd",
             "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
+            "paper50x2ep_kd", "paper50x2ep_nokd", "paper50x2ep_nokd_lr1e-4",
             "order_qpd_depth80x2ep_kd", "order_qpd_depth80x2ep_nokd", "order_qpd_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_shrunk_kd",
@@ -252,6 +253,15 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         (mild,), (deep,) = select([mild_key]), select([deep_key])
         assert mild.pruning["target_flops_reduction"] == 0.5
         assert dataclasses.replace(mild, key=deep_key, label=deep.label, pruning=deep.pruning) == deep
+    # and its width-only control is the floor recipe with only the FLOPs target changed
+    for control_key, floor_key in (
+        ("paper50x2ep_kd", "paper80x2ep_kd"),
+        ("paper50x2ep_nokd_lr1e-4", "paper80x2ep_nokd_lr1e-4"),
+    ):
+        (control,), (floor_twin,) = select([control_key]), select([floor_key])
+        assert control.pruning["target_flops_reduction"] == 0.5 and control.drop_layers == 0
+        assert dataclasses.replace(control, key=floor_key, label=floor_twin.label, pruning=floor_twin.pruning,
+                                   in_full_suite=True) == floor_twin  # fmt: skip
     # quantize-first on the depth + width student is `depth80x2ep` with only the order changed
     for order_key, paper_key in (
         ("order_qpd_depth80x2ep_kd", "depth80x2ep_kd"),
