@@ -60,11 +60,12 @@ from hf_compress.distillation.teacher_cache import teacher_fingerprint  # noqa: 
 FULL = {"train_rows": 67349, "student_rows": 0, "dev_rows": 0, "validation_rows": None, "steps": 100,
         "seeds": [0, 1, 2], "latency_repeats": {1: 30, 32: 7}, "latency_rounds": 5,
         "sampling": "length_buckets"}  # fmt: skip
-# --quick only shows that every variant runs: its long recipes stop at 8 steps and one-shot pruning ranks units on 4
-# calibration batches instead of 16 (these cost ~7 s of every quick run's ~9 s); 22.6 min with 64 steps and 16
-# batches on a 2-core Intel Xeon (2026-12-02)
+# --quick only shows that every variant runs (its 256-row teacher is at chance, so seeds add no spread): one seed, the
+# long recipes stop at 8 steps and one-shot pruning and block dropping rank on 1 calibration batch instead of 16.
+# Fresh runs: 22.6 min with 64 steps, 16 batches and 2 seeds on a 2-core Intel Xeon (2026-12-02); 21.8 min with 8
+# steps, 4 batches and 2 seeds on a 2-core AMD EPYC, where ranking was ~half of a run's time (2026-12-06)
 QUICK = {"train_rows": 256, "student_rows": 0, "dev_rows": 0, "validation_rows": 200, "steps": 4, "max_steps": 8,
-         "calibration_batches": 4, "seeds": [0, 1], "latency_repeats": {1: 5, 32: 2}, "latency_rounds": 2,
+         "calibration_batches": 1, "seeds": [0], "latency_repeats": {1: 5, 32: 2}, "latency_rounds": 2,
          "sampling": "length_buckets"}  # fmt: skip
 THREADS = 2
 
