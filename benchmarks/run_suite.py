@@ -4,8 +4,8 @@ variant with and without distillation over several seeds, and the baselines a us
 teacher in PyTorch, the teacher quantized by ONNX Runtime's own dynamic int8, torch.nn.utils.prune + fine-tuning).
 
 Writes `benchmarks/results/suite_sst2.json`, the plots in `benchmarks/results/plots/` and `BENCHMARKS.md`
-(`--quick`: a subsample of every variant in minutes, written under `benchmarks/results/quick/`). Interrupted runs
-resume: finished (variant, seed) models in the work directory are reused when the settings match.
+(`--quick`: every variant on a subsample, one seed, in minutes, written under `benchmarks/results/quick/`).
+Interrupted runs resume: finished (variant, seed) models in the work directory are reused when the settings match.
 
 Usage: python benchmarks/run_suite.py [--quick] [--seeds 0 1 2] [--steps 100] [--variants paper80_kd ...]
        python benchmarks/run_suite.py --report-only benchmarks/results/suite_sst2.json   # rewrite BENCHMARKS.md
@@ -74,7 +74,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="Every variant on a subsample, in minutes.")
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="Student seeds (default 0 1 2).")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="Student seeds (default 0 1 2; --quick: 0)."
+    )
     parser.add_argument("--steps", type=int, default=None, help="Optimizer steps (batch 32) per student.")
     parser.add_argument("--variants", nargs="+", default=None, help="Variant keys (default: all).")
     parser.add_argument("--teacher-lr", type=float, default=1e-4)
