@@ -74,9 +74,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="Every variant on a subsample, in minutes.")
     parser.add_argument("--data-dir", default=os.path.join(REPO, "..", "shared", "data", "sst2"))
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", default=None, help="Student seeds (default 0 1 2; --quick: 0)."
-    )
+    seeds_help = f"Student seeds (default {FULL['seeds']}; --quick: {QUICK['seeds']})."
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help=seeds_help)
     parser.add_argument("--steps", type=int, default=None, help="Optimizer steps (batch 32) per student.")
     parser.add_argument("--variants", nargs="+", default=None, help="Variant keys (default: all).")
     parser.add_argument("--teacher-lr", type=float, default=1e-4)

@@ -181,14 +181,13 @@ def all_variants() -> list[Variant]:
     )
     # the floor recipe's 4200 steps spent on the rows and one word-swapped copy of each (one pass over both) instead
     # of two passes over the rows: more sentences for the teacher to label; named runs only
+    named_2ep = {"steps_factor": 42, "in_full_suite": False, "baseline_lr": LONG_LEARNING_RATE}  # 2 epochs, named only
     variants += _paper(
         "paper80x2ep_aug",
         "heads+neurons -80% FLOPs + int8, 2 epochs, rows + swapped copies",
         0.8,
-        steps_factor=42,
-        in_full_suite=False,
         augmentation=dict(AUGMENT),
-        baseline_lr=LONG_LEARNING_RATE,
+        **named_2ep,
     )
     # the floor recipe trained one more epoch (6300 steps, 3.0 epochs) in one schedule: does the labels-only side start
     # to lose what KD keeps, as the staged chains' labels-only students did with each extra epoch? Named runs only
@@ -228,14 +227,7 @@ def all_variants() -> list[Variant]:
         **LONG,
     )
     # the 90% stretch with the floor recipe's 2 epochs; a named run (it would push the full run past 3 h)
-    variants += _paper(
-        "paper90x2ep",
-        "heads+neurons -90% FLOPs + int8, 2 epochs",
-        0.9,
-        steps_factor=42,
-        in_full_suite=False,
-        baseline_lr=LONG_LEARNING_RATE,
-    )
+    variants += _paper("paper90x2ep", "heads+neurons -90% FLOPs + int8, 2 epochs", 0.9, **named_2ep)
     # the 90% stretch in two stages: the 2-epoch -80% students pruned on to -90% and trained 1 more epoch (each
     # side from its own -80% student: KD from the distilled one, labels only from the labels-only one at lr 1e-4)
     stage2 = "heads+neurons -80% (2 epochs) then -90% FLOPs + int8"
@@ -271,7 +263,6 @@ def all_variants() -> list[Variant]:
     # the depth + width student trained with the floor recipe (2 epochs, the 100-step KD settings): on an Intel CPU
     # the width-only -80% student missed 2x over the ORT int8 teacher at batch 1 (1.88x) and the depth + width one
     # passed (2.35x) but was only trained 800 steps; does it keep the floor's accuracy too? Named runs only
-    named_2ep = {"steps_factor": 42, "in_full_suite": False, "baseline_lr": LONG_LEARNING_RATE}
     depth_2ep = {**named_2ep, "drop_layers": 1 / 3}
     variants += _paper("depth80x2ep", "2 of 6 blocks + heads+neurons -80% FLOPs + int8, 2 epochs", 0.8, **depth_2ep)
     # the same depth + width recipe at the paper's mildest cut, -50% FLOPs: width alone at -50% left its labels-only
