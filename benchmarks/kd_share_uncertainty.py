@@ -10,6 +10,12 @@ is "resolved" when the margin is at least two standard errors from 0, and for th
 seeds per side the same spreads would need to resolve a margin of that size. Picking the stronger of two labels-only
 learning rates favours the labels-only side a little; that bias is left in, as in the suite's own check.
 
+The two sides of a seed are matched: the seed fixes the batches and their order (the pruning ranks on the same
+calibration batches for every seed), so the script also gives the paired test, Student's t over the seeds' own
+margins kd_s - (teacher + labels_only_s) / 2 with n - 1 degrees of freedom (two-sided p; "resolved" at p < 0.05, and
+the seeds that would resolve the same margin at the same per-seed spread). It is the stricter of the two with 3 seeds
+(a t with 2 degrees of freedom needs |t| >= 4.3) and the more powerful when the two sides move together across seeds.
+
 Prints one markdown table per teacher and writes `benchmarks/results/kd_share_uncertainty.json`. `--quick` runs (a
 subsample) are left out; a distilled variant measured by several runs of one teacher is taken from the latest.
 """
@@ -21,6 +27,8 @@ import math
 import os
 import statistics
 import sys
+
+from scipy import stats
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +80,53 @@ def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
     }
 
 
+def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 0.05) -> dict | None:
+    """
+    The half-gap check on the seeds both rows share, one margin per seed, tested with Student's t.
+
+    Args:
+        kd (`dict`), nokd (`dict`): suite rows with `seeds` and `accuracies` (one per seed, fractions).
+        teacher_accuracy (`float`): the teacher's validation accuracy (fraction).
+        level (`float`, defaults to 0.05): the two-sided p below which the line counts as resolved.
+
+    Returns:
+        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `paired_seeds`, `paired_margin` (mean of the per-seed margins, in
+        points), `paired_standard_error`, `t` (`None` without spread), `p` (two-sided), `paired_resolved` and
+        `paired_seeds_to_resolve` (the fewest seeds whose t would reach the level at this mean and per-seed spread;
+        `None` when resolved, or when the margin or the spread is 0).
+    """
+    if "seeds" not in kd or "seeds" not in nokd:
+        return None
+    kd_by_seed = dict(zip(kd["seeds"], kd["accuracies"]))
+    nokd_by_seed = dict(zip(nokd["seeds"], nokd["accuracies"]))
+    shared = sorted(set(kd_by_seed) & set(nokd_by_seed))
+    if len(shared) < 2:
+        return None
+    teacher = 100 * teacher_accuracy
+    margins = [100 * kd_by_seed[s] - (teacher + 100 * nokd_by_seed[s]) / 2 for s in shared]
+    n, mean, spread = len(margins), statistics.mean(margins), statistics.stdev(margins)
+    if spread == 0:
+        t, p = None, 0.0 if mean != 0 else 1.0
+    else:
+        t = mean / (spread / math.sqrt(n))
+        p = float(2 * stats.t.sf(abs(t), n - 1))
+    resolved = p < level
+    seeds = None
+    if not resolved and mean != 0 and spread > 0:
+        seeds = n + 1
+        while abs(mean) / (spread / math.sqrt(seeds)) < stats.t.ppf(1 - level / 2, seeds - 1):
+            seeds += 1
+    return {
+        "paired_seeds": n,
+        "paired_margin": mean,
+        "paired_standard_error": spread / math.sqrt(n),
+        "t": t,
+        "p": p,
+        "paired_resolved": resolved,
+        "paired_seeds_to_resolve": seeds,
+    }
+
+
 def collect(results_root: str) -> dict[str, list[dict]]:
     """
     Every distilled row with labels-only twins in the suite results under `results_root` (`suite_sst2.json` there
@@ -101,6 +156,7 @@ def collect(results_root: str) -> dict[str, list[dict]]:
                 "date": run["date"],
                 "run": os.path.relpath(path, REPO),
                 **kd_margin(kd, nokd, run["teacher"]["accuracy"]),
+                **(paired_margin(kd, nokd, run["teacher"]["accuracy"]) or {}),
             }
     grouped: dict[str, list[dict]] = {}
     for (teacher, _), line in sorted(latest.items()):
@@ -115,8 +171,9 @@ def markdown(grouped: dict[str, list[dict]]) -> list[str]:
         text += [
             f"teacher {teacher} ({100 * lines[0]['teacher_accuracy']:.2f}%)",
             "",
-            "| distilled | vs | seeds | gap | recovered | share | margin +/- s.e. | z | verdict |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| distilled | vs | seeds | gap | recovered | share | margin +/- s.e. | z | verdict | paired t (p) "
+            "| paired verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for line in lines:
             share = "-" if line["share"] is None else f"{line['share']:.0%}"
@@ -131,10 +188,25 @@ def markdown(grouped: dict[str, list[dict]]) -> list[str]:
             text.append(
                 f"| {line['kd']} | {line['labels_only']} | {line['seeds'][0]}/{line['seeds'][1]} | {line['gap']:.2f} "
                 f"| {line['recovered']:+.2f} | {share} | {line['margin']:+.2f} +/- {line['standard_error']:.2f} "
-                f"| {z} | {verdict} |"
+                f"| {z} | {verdict} | {paired_cells(line)} |"
             )
         text.append("")
     return text
+
+
+def paired_cells(line: dict) -> str:
+    """The paired test's two table cells: t with its p, and the verdict at p < 0.05."""
+    if "p" not in line:
+        return "- | fewer than 2 shared seeds"
+    t = "-" if line["t"] is None else f"{line['t']:+.1f}"
+    verdict = "PASS" if line["paired_margin"] >= 0 else "FAIL"
+    if line["paired_resolved"]:
+        verdict += ", resolved"
+    elif line["paired_seeds_to_resolve"] is not None:
+        verdict += f", within noise (~{line['paired_seeds_to_resolve']} seeds to resolve)"
+    else:
+        verdict += ", within noise"
+    return f"{t} ({line['p']:.3f}) | {verdict}"
 
 
 def main() -> None:

@@ -3,12 +3,12 @@ import math
 
 import pytest
 
-from benchmarks.kd_share_uncertainty import collect, kd_margin, markdown
+from benchmarks.kd_share_uncertainty import collect, kd_margin, markdown, paired_margin
 
 
-def row(key: str, accuracies: list[float], distill: bool) -> dict:
+def row(key: str, accuracies: list[float], distill: bool, seeds: list[int] | None = None) -> dict:
     return {"key": key, "accuracies": accuracies, "accuracy_mean": sum(accuracies) / len(accuracies),
-            "distill": distill}  # fmt: skip
+            "distill": distill, "seeds": list(range(len(accuracies))) if seeds is None else seeds}  # fmt: skip
 
 
 def test_margin_is_the_distance_of_the_distilled_mean_from_the_midpoint_with_its_standard_error():
@@ -56,3 +56,48 @@ def test_collect_takes_the_latest_run_per_teacher_against_the_stronger_twin_and_
     table = markdown(grouped)
     assert any(text.startswith("| v_kd | v_nokd_lr1e-4 | 3/3 | 3.00 | +2.00 | 67% | +0.50 +/- ") for text in table)
     assert any(text.startswith("| v_kd |") and "| FAIL, " in text for text in table)
+    # paired: margins 0, 0.5 and 1.0 points, t = sqrt(3), p = 1 - t / sqrt(t^2 + 2) with 2 degrees of freedom;
+    # sqrt(n) first reaches Student's 97.5% point at n = 7 (2.65 >= 2.447; n = 6 gives 2.45 < 2.571)
+    assert line["t"] == pytest.approx(math.sqrt(3)) and line["p"] == pytest.approx(1 - math.sqrt(3 / 5))
+    assert any("| +1.7 (0.225) | PASS, within noise (~7 seeds to resolve) |" in text for text in table)
+
+
+def test_paired_margin_tests_the_seeds_own_margins_with_student_t():
+    kd, nokd = row("a_kd", [0.90, 0.91, 0.92], True), row("a_nokd", [0.86, 0.87, 0.88], False)
+    check = paired_margin(kd, nokd, teacher_accuracy=0.92)
+    # per-seed margins 90 - 89 = 1.0, 91 - 89.5 = 1.5, 92 - 90 = 2.0: mean 1.5, sample std 0.5
+    assert check["paired_seeds"] == 3 and check["paired_margin"] == pytest.approx(1.5)
+    assert check["paired_standard_error"] == pytest.approx(0.5 / math.sqrt(3))
+    t = 1.5 / (0.5 / math.sqrt(3))
+    assert check["t"] == pytest.approx(t)
+    # with 2 degrees of freedom the two-sided p has a closed form: 1 - |t| / sqrt(t^2 + 2)
+    assert check["p"] == pytest.approx(1 - t / math.sqrt(t**2 + 2)) and check["p"] < 0.05
+    assert check["paired_resolved"] and check["paired_seeds_to_resolve"] is None
+
+
+def test_paired_margin_uses_only_the_seeds_both_sides_ran():
+    kd = row("a_kd", [0.90, 0.91, 0.92, 0.50], True, seeds=[1, 2, 3, 7])
+    nokd = row("a_nokd", [0.10, 0.86, 0.87, 0.88], False, seeds=[0, 1, 2, 3])
+    check = paired_margin(kd, nokd, teacher_accuracy=0.92)
+    assert check["paired_seeds"] == 3 and check["paired_margin"] == pytest.approx(1.5)
+    assert paired_margin(kd, row("a_nokd", [0.88, 0.89], False, seeds=[3, 4]), teacher_accuracy=0.92) is None
+    no_seeds = {k: v for k, v in nokd.items() if k != "seeds"}
+    assert paired_margin(kd, no_seeds, teacher_accuracy=0.92) is None
+
+
+def test_an_unresolved_paired_margin_says_how_many_seeds_would_reach_p_below_five_percent():
+    # margins -0.5, 0.5, 1.5 points: mean 0.5, sample std 1.0, t = 0.87
+    kd, nokd = row("a_kd", [0.885, 0.895, 0.905], True), row("a_nokd", [0.88, 0.88, 0.88], False)
+    check = paired_margin(kd, nokd, teacher_accuracy=0.90)
+    assert check["paired_margin"] == pytest.approx(0.5) and not check["paired_resolved"]
+    # 0.5 * sqrt(n) against Student's 97.5% point: n = 17 gives 2.06 < 2.120 (16 dof), n = 18 gives 2.12 >= 2.110
+    assert check["paired_seeds_to_resolve"] == 18
+
+
+def test_paired_margin_without_spread_is_resolved_unless_it_is_zero():
+    kd, nokd = row("a_kd", [0.90, 0.91], True), row("a_nokd", [0.88, 0.90], False)
+    check = paired_margin(kd, nokd, teacher_accuracy=0.92)  # margins 0.0 and 0.0
+    assert check["t"] is None and check["p"] == 1.0 and not check["paired_resolved"]
+    assert check["paired_seeds_to_resolve"] is None
+    check = paired_margin(kd, row("a_nokd", [0.86, 0.88], False), teacher_accuracy=0.92)  # margins 1.0 and 1.0
+    assert check["t"] is None and check["p"] == 0.0 and check["paired_resolved"]
