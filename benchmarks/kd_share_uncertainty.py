@@ -178,13 +178,7 @@ def markdown(grouped: dict[str, list[dict]]) -> list[str]:
         for line in lines:
             share = "-" if line["share"] is None else f"{line['share']:.0%}"
             z = "-" if line["z"] is None else f"{line['z']:+.1f}"
-            verdict = "PASS" if line["margin"] >= 0 else "FAIL"
-            if line["resolved"]:
-                verdict += ", resolved"
-            elif line["seeds_to_resolve"] is not None:
-                verdict += f", within noise (~{line['seeds_to_resolve']} seeds/side to resolve)"
-            else:
-                verdict += ", within noise"
+            verdict = verdict_text(line["margin"], line["resolved"], line["seeds_to_resolve"], "seeds/side")
             text.append(
                 f"| {line['kd']} | {line['labels_only']} | {line['seeds'][0]}/{line['seeds'][1]} | {line['gap']:.2f} "
                 f"| {line['recovered']:+.2f} | {share} | {line['margin']:+.2f} +/- {line['standard_error']:.2f} "
@@ -199,14 +193,18 @@ def paired_cells(line: dict) -> str:
     if "p" not in line:
         return "- | fewer than 2 shared seeds"
     t = "-" if line["t"] is None else f"{line['t']:+.1f}"
-    verdict = "PASS" if line["paired_margin"] >= 0 else "FAIL"
-    if line["paired_resolved"]:
-        verdict += ", resolved"
-    elif line["paired_seeds_to_resolve"] is not None:
-        verdict += f", within noise (~{line['paired_seeds_to_resolve']} seeds to resolve)"
-    else:
-        verdict += ", within noise"
+    verdict = verdict_text(line["paired_margin"], line["paired_resolved"], line["paired_seeds_to_resolve"], "seeds")
     return f"{t} ({line['p']:.3f}) | {verdict}"
+
+
+def verdict_text(margin: float, resolved: bool, seeds_to_resolve: int | None, unit: str) -> str:
+    """PASS or FAIL by the margin's sign, and whether the seeds resolve it (or how many would)."""
+    verdict = "PASS" if margin >= 0 else "FAIL"
+    if resolved:
+        return verdict + ", resolved"
+    if seeds_to_resolve is not None:
+        return verdict + f", within noise (~{seeds_to_resolve} {unit} to resolve)"
+    return verdict + ", within noise"
 
 
 def main() -> None:
