@@ -271,8 +271,8 @@ def all_variants() -> list[Variant]:
     variants += _paper("depth50x2ep", "2 of 6 blocks + heads+neurons -50% FLOPs + int8, 2 epochs", 0.5, **depth_2ep)
     # its width-only control: the floor recipe at -50% FLOPs with all 6 blocks kept. At -50% width alone trained 8x
     # steps left KD 17% of the gap and depth + width trained 2 epochs 139%: which of the two, the blocks or the length,
-    # makes the difference? (3 seeds: the length; width only passes too, 222% of a 0.34-pt gap, and KD ends at
-    # ~89.8-89.9% either way, see NOTES.md) Named runs only
+    # makes the difference? (5 seeds: mostly the length; width only passes too, 140% of a 0.46-pt gap, inside seed
+    # noise, KD at 89.63% against depth + width's 89.79%, see NOTES.md) Named runs only
     variants += _paper("paper50x2ep", "heads+neurons -50% FLOPs + int8, 2 epochs", 0.5, **named_2ep)
     unstructured90 = {"pruning": {"structure": "unstructured", "target_sparsity": 0.9, "schedule": "cubic"},
                       "prune_when": DURING, "baseline_lr": LONG_LEARNING_RATE}  # fmt: skip
