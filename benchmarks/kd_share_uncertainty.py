@@ -90,10 +90,10 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
         level (`float`, defaults to 0.05): the two-sided p below which the line counts as resolved.
 
     Returns:
-        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `paired_seeds`, `paired_margin` (mean of the per-seed margins, in
-        points), `paired_standard_error`, `t` (`None` without spread), `p` (two-sided), `paired_resolved` and
-        `paired_seeds_to_resolve` (the fewest seeds whose t would reach the level at this mean and per-seed spread;
-        `None` when resolved, or when the margin or the spread is 0).
+        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `paired_seeds`, `paired_margin` (mean
+        of the per-seed margins, in points), `paired_standard_error`, `t` (`None` without spread), `p` (two-sided),
+        `paired_resolved` and `paired_seeds_to_resolve` (the fewest seeds whose t would reach the level at this mean
+        and per-seed spread; `None` when resolved, or when the margin or the spread is 0).
     """
     if "seeds" not in kd or "seeds" not in nokd:
         return None

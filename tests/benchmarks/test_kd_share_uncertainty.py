@@ -83,6 +83,10 @@ def test_paired_margin_uses_only_the_seeds_both_sides_ran():
     assert paired_margin(kd, row("a_nokd", [0.88, 0.89], False, seeds=[3, 4]), teacher_accuracy=0.92) is None
     no_seeds = {k: v for k, v in nokd.items() if k != "seeds"}
     assert paired_margin(kd, no_seeds, teacher_accuracy=0.92) is None
+    # such a line keeps its unpaired check, and the table says why it has no paired one
+    line = {"kd": "a_kd", "labels_only": "a_nokd", "seeds": [4, 4], "teacher_accuracy": 0.92,
+            **kd_margin(kd, nokd, teacher_accuracy=0.92)}  # fmt: skip
+    assert any(text.endswith("| - | fewer than 2 shared seeds |") for text in markdown({"t": [line]}))
 
 
 def test_an_unresolved_paired_margin_says_how_many_seeds_would_reach_p_below_five_percent():
