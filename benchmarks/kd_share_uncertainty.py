@@ -105,10 +105,11 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
     teacher = 100 * teacher_accuracy
     margins = [100 * kd_by_seed[s] - (teacher + 100 * nokd_by_seed[s]) / 2 for s in shared]
     n, mean, spread = len(margins), statistics.mean(margins), statistics.stdev(margins)
+    standard_error = spread / math.sqrt(n)
     if spread == 0:
-        t, p = None, 0.0 if mean != 0 else 1.0
+        t, p = None, (0.0 if mean != 0 else 1.0)
     else:
-        t = mean / (spread / math.sqrt(n))
+        t = mean / standard_error
         p = float(2 * stats.t.sf(abs(t), n - 1))
     resolved = p < level
     seeds = None
@@ -119,7 +120,7 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
     return {
         "paired_seeds": n,
         "paired_margin": mean,
-        "paired_standard_error": spread / math.sqrt(n),
+        "paired_standard_error": standard_error,
         "t": t,
         "p": p,
         "paired_resolved": resolved,
