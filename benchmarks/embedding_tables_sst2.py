@@ -30,7 +30,8 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pruning_sst2 import TsvDataset, accuracy  # noqa: E402
-from quantization_sst2 import CACHE, THREADS, environment, file_bytes, interleaved_latency, write_json  # noqa: E402
+from quantization_sst2 import CACHE, THREADS, environment, file_bytes, interleaved_latency  # noqa: E402
+from results_io import write_json  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
 from hf_compress.quantization import QuantizationConfig, quantize_  # noqa: E402

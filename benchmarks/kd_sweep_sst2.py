@@ -29,7 +29,8 @@ import torch  # noqa: E402
 from torch.utils.data import Subset  # noqa: E402
 
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
-from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir, write_json  # noqa: E402
+from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir  # noqa: E402
+from benchmarks.results_io import write_json  # noqa: E402
 from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402

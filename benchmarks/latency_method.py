@@ -24,7 +24,8 @@ import time
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quantization_sst2 import THREADS, interleaved_latency, write_json  # noqa: E402
+from quantization_sst2 import THREADS, interleaved_latency  # noqa: E402
+from results_io import write_json  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
 

@@ -43,8 +43,8 @@ from quantization_sst2 import (  # noqa: E402
     prepare_sst2,
     run_header,
     teacher_cache_path,
-    write_json,
 )
+from results_io import write_json  # noqa: E402
 
 from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.measure import load_saved  # noqa: E402

@@ -31,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from latency_method import HERE, SUITE  # noqa: E402
-from quantization_sst2 import THREADS, interleaved_latency, latency_inputs, run_header, write_json  # noqa: E402
+from quantization_sst2 import THREADS, interleaved_latency, latency_inputs, run_header  # noqa: E402
+from results_io import write_json  # noqa: E402
 
 from hf_compress.export.check import SLOW_FUSIONS, onnx_session  # noqa: E402
 

@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 import tempfile
 import time
 
@@ -43,6 +44,10 @@ from hf_compress.pruning.callback import PruningCallback
 from hf_compress.pruning.config import PruningConfig
 from hf_compress.pruning.oneshot import prune_
 from hf_compress.serialization import load_compressed, save_compressed
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_io import write_json  # noqa: E402
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -307,7 +312,6 @@ def main() -> None:
             f"{row['latency_ms_b1_1thread']:>10.2f}{row['latency_ms_b32_1thread']:>10.1f}"
             f"{row['speedup_b1_1thread']:>8.2f}{row['speedup_b32_1thread']:>9.2f}"
         )
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
     payload = {
         "settings": vars(args),
         "timings_s": timings,
@@ -315,9 +319,7 @@ def main() -> None:
         "sequence_length": MAX_LENGTH,
         "results": results,
     }
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-    print(f"\nwrote {args.output}")
+    write_json(args.output, payload)
 
 
 if __name__ == "__main__":

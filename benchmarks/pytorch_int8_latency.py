@@ -29,7 +29,8 @@ import torch.nn as nn
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from quantization_sst2 import CACHE, THREADS, environment, interleaved_latency, write_json  # noqa: E402
+from quantization_sst2 import CACHE, THREADS, environment, interleaved_latency  # noqa: E402
+from results_io import write_json  # noqa: E402
 
 from hf_compress import load_compressed  # noqa: E402
 from hf_compress.export.onnx import materialize_quantized  # noqa: E402

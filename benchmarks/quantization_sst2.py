@@ -33,6 +33,7 @@ from transformers.utils import logging as hf_logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pruning_sst2 import TEACHER_SEED, TsvDataset, accuracy, args_for, pretrained_classifier  # noqa: E402
+from results_io import write_json  # noqa: E402
 
 from hf_compress.distillation.config import DistillationConfig  # noqa: E402
 from hf_compress.distillation.trainer import DistillationTrainer  # noqa: E402
@@ -513,15 +514,6 @@ def measure_rows(teacher_path: str, variants: dict, onnx_paths: dict, settings: 
     return rows, latencies
 
 
-def write_json(path: str, payload: dict) -> None:
-    """Write a results file atomically (creating its directory) and say where it went."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(path + ".tmp", path)
-    print(f"wrote {path}")
-
-
 def run_header(command: str, latency_threads=(THREADS,)) -> dict:
     """What a results file starts with: the command that wrote it, the UTC date and the `environment`."""
     return {
@@ -618,10 +610,8 @@ def main() -> None:
         "results": rows,
         "targets": targets,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-    print(f"\nwrote {output} ({timings['total_s']:.0f} s)")
+    write_json(output, payload)
+    print(f"({timings['total_s']:.0f} s)")
 
 
 if __name__ == "__main__":

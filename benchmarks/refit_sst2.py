@@ -30,7 +30,8 @@ from torch.utils.data import DataLoader, Subset  # noqa: E402
 from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 from benchmarks.pruning_sst2 import accuracy  # noqa: E402
-from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir, write_json  # noqa: E402
+from benchmarks.quantization_sst2 import CACHE, environment, prepare_sst2, teacher_dir  # noqa: E402
+from benchmarks.results_io import write_json  # noqa: E402
 from benchmarks.run_suite import FULL  # noqa: E402
 from benchmarks.suite.variants import structured  # noqa: E402
 from hf_compress import PruningConfig, QuantizationConfig, prune_, quantize_, refit_to_teacher_  # noqa: E402

@@ -36,6 +36,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
     teacher_is_cached,
     teacher_train_seconds,
 )
+from benchmarks.results_io import repo_relative, write_json  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
@@ -227,20 +228,6 @@ def measure_latency(teacher, ort_path: str, timed: dict, settings: dict) -> list
     return rounds
 
 
-def repo_relative(value):
-    """
-    `value` (a JSON payload) with every absolute path inside the repository written relative to its root, so that
-    results committed from one clone do not name that clone's directory; other values are returned unchanged.
-    """
-    if isinstance(value, dict):
-        return {key: repo_relative(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [repo_relative(item) for item in value]
-    if isinstance(value, str) and os.path.isabs(value) and os.path.commonpath([value, REPO]) == REPO:
-        return os.path.relpath(value, REPO)
-    return value
-
-
 def fresh_run_seconds(total_s: float, runs: list[dict], cached_teacher_s: float | None) -> float:
     """
     What a run from an empty cache would take: this run's wall time, plus the training time of every student it
@@ -363,9 +350,7 @@ def main() -> None:
             "targets": targets,
         }
     )
-    os.makedirs(output_dir, exist_ok=True)
-    with open(json_path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
+    write_json(json_path, payload)
     write_report(payload, output_dir, md_path)
     print()
     for target in targets:

@@ -297,23 +297,6 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         ) == dataclasses.replace(short_variant, label="", family="paper")
 
 
-def test_result_json_names_paths_inside_the_repository_relative_to_it(tmp_path):
-    from benchmarks.run_suite import REPO, repo_relative
-
-    student = os.path.join(REPO, "benchmarks", "cache", "suite", "paper80_kd_seed0")
-    payload = {
-        "runs": [{"path": student, "seed": 0}],
-        "teacher": {"path": str(tmp_path), "accuracy": 0.89},
-        "json": "benchmarks/results/suite_sst2.json",
-        "command": "python benchmarks/run_suite.py --quick",
-    }
-    written = repo_relative(payload)
-    assert written["runs"] == [{"path": os.path.join("benchmarks", "cache", "suite", "paper80_kd_seed0"), "seed": 0}]
-    # paths outside the repository, relative ones and other values stay as they were
-    assert written["teacher"] == payload["teacher"] and written["json"] == payload["json"]
-    assert written["command"] == payload["command"] and payload["runs"][0]["path"] == student  # input untouched
-
-
 def test_quick_runs_cap_the_long_recipes_steps(tmp_path):
     from benchmarks.run_suite import FULL, QUICK
 
