@@ -16,8 +16,10 @@ margins kd_s - (teacher + labels_only_s) / 2 with n - 1 degrees of freedom (two-
 the seeds that would resolve the same margin at the same per-seed spread). It is the stricter of the two with 3 seeds
 (a t with 2 degrees of freedom needs |t| >= 4.3) and the more powerful when the two sides move together across seeds.
 
-Prints one markdown table per teacher and writes `benchmarks/results/kd_share_uncertainty.json`. `--quick` runs (a
-subsample) are left out; a distilled variant measured by several runs of one teacher is taken from the latest.
+Prints one markdown table per teacher, then one for the variants measured under several teachers with their seeds
+pooled (each seed's margin against its own teacher), and writes `benchmarks/results/kd_share_uncertainty.json`.
+`--quick` runs (a subsample) are left out; a distilled variant measured by several runs of one teacher is taken from
+the latest.
 """
 
 import argparse
@@ -90,10 +92,8 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
         level (`float`, defaults to 0.05): the two-sided p below which the line counts as resolved.
 
     Returns:
-        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `paired_seeds`, `paired_margin` (mean
-        of the per-seed margins, in points), `paired_standard_error`, `t` (`None` without spread), `p` (two-sided),
-        `paired_resolved` and `paired_seeds_to_resolve` (the fewest seeds whose t would reach the level at this mean
-        and per-seed spread; `None` when resolved, or when the margin or the spread is 0).
+        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `seed_margins` (`[seed, margin]`
+        pairs, in points, with the seed's labels-only and distilled accuracies), and `student_t`'s keys.
     """
     if "seeds" not in kd or "seeds" not in nokd:
         return None
@@ -103,7 +103,27 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
     if len(shared) < 2:
         return None
     teacher = 100 * teacher_accuracy
-    margins = [100 * kd_by_seed[s] - (teacher + 100 * nokd_by_seed[s]) / 2 for s in shared]
+    seed_margins = [
+        {"seed": s, "kd": 100 * kd_by_seed[s], "labels_only": 100 * nokd_by_seed[s],
+         "margin": 100 * kd_by_seed[s] - (teacher + 100 * nokd_by_seed[s]) / 2}
+        for s in shared
+    ]  # fmt: skip
+    return {"seed_margins": seed_margins, **student_t([m["margin"] for m in seed_margins], level)}
+
+
+def student_t(margins: list[float], level: float = 0.05) -> dict:
+    """
+    Student's t test of per-seed margins against 0 (two-sided, n - 1 degrees of freedom).
+
+    Args:
+        margins (`list[float]`): one margin per seed, in points (at least 2).
+        level (`float`, defaults to 0.05): the two-sided p below which the margin counts as resolved.
+
+    Returns:
+        `dict`: `paired_seeds`, `paired_margin` (their mean), `paired_standard_error`, `t` (`None` without spread),
+        `p`, `paired_resolved` and `paired_seeds_to_resolve` (the fewest seeds whose t would reach the level at this
+        mean and per-seed spread; `None` when resolved, or when the margin or the spread is 0).
+    """
     n, mean, spread = len(margins), statistics.mean(margins), statistics.stdev(margins)
     standard_error = spread / math.sqrt(n)
     if spread == 0:
@@ -126,6 +146,38 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
         "paired_resolved": resolved,
         "paired_seeds_to_resolve": seeds,
     }
+
+
+def pooled_across_teachers(grouped: dict[str, list[dict]], level: float = 0.05) -> list[dict]:
+    """
+    The paired test of every distilled variant measured under more than one teacher against the same labels-only
+    twin, its seeds pooled: each seed's margin is taken against its own teacher's accuracy, and the teachers are
+    treated as one more source of seed-to-seed noise (so a teacher effect shared by all of one teacher's seeds makes
+    the pooled p optimistic; the per-teacher means are given beside it to show one).
+
+    Returns:
+        `list[dict]`: per variant `kd`, `labels_only`, `teachers` (fingerprint -> seeds and mean margin), `share`
+        (the mean per-seed recovery over the mean per-seed gap) and `student_t`'s keys.
+    """
+    by_pair: dict[tuple[str, str], dict[str, dict]] = {}
+    for teacher, lines in grouped.items():
+        for line in lines:
+            if "seed_margins" in line:
+                by_pair.setdefault((line["kd"], line["labels_only"]), {})[teacher] = line
+    pooled = []
+    for (kd, labels_only), lines in sorted(by_pair.items()):
+        if len(lines) < 2:
+            continue
+        seeds = [(100 * line["teacher_accuracy"], m) for line in lines.values() for m in line["seed_margins"]]
+        recovered = statistics.mean(m["kd"] - m["labels_only"] for _, m in seeds)
+        gap = statistics.mean(teacher - m["labels_only"] for teacher, m in seeds)
+        teachers = {
+            t: {"seeds": line["paired_seeds"], "paired_margin": line["paired_margin"]} for t, line in lines.items()
+        }
+        pooled.append({"kd": kd, "labels_only": labels_only, "teachers": teachers,
+                       "share": recovered / gap if gap > 0 else None,
+                       **student_t([m["margin"] for _, m in seeds], level)})  # fmt: skip
+    return pooled
 
 
 def collect(results_root: str) -> dict[str, list[dict]]:
@@ -189,6 +241,26 @@ def markdown(grouped: dict[str, list[dict]]) -> list[str]:
     return text
 
 
+def pooled_markdown(pooled: list[dict]) -> list[str]:
+    """The variants measured under several teachers, their seeds pooled (`pooled_across_teachers`)."""
+    if not pooled:
+        return []
+    text = [
+        "across teachers (each seed against its own teacher, seeds pooled)",
+        "",
+        "| distilled | vs | seeds per teacher (mean margin) | share | margin +/- s.e. | paired t (p) | paired verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for line in pooled:
+        teachers = ", ".join(f"{t}: {v['seeds']} ({v['paired_margin']:+.2f})" for t, v in line["teachers"].items())
+        share = "-" if line["share"] is None else f"{line['share']:.0%}"
+        text.append(
+            f"| {line['kd']} | {line['labels_only']} | {teachers} | {share} "
+            f"| {line['paired_margin']:+.2f} +/- {line['paired_standard_error']:.2f} | {paired_cells(line)} |"
+        )
+    return text + [""]
+
+
 def paired_cells(line: dict) -> str:
     """The paired test's two table cells: t with its p, and the verdict at p < 0.05."""
     if "p" not in line:
@@ -214,9 +286,11 @@ def main() -> None:
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "kd_share_uncertainty.json"))
     args = parser.parse_args()
     grouped = collect(args.results)
-    print("\n".join(markdown(grouped)))
+    pooled = pooled_across_teachers(grouped)
+    print("\n".join(markdown(grouped) + pooled_markdown(pooled)))
+    payload = {"command": "python benchmarks/kd_share_uncertainty.py", "teachers": grouped, "across_teachers": pooled}
     with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"command": "python benchmarks/kd_share_uncertainty.py", "teachers": grouped}, handle, indent=2)
+        json.dump(payload, handle, indent=2)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,16 @@ import json
 import math
 
 import pytest
+from scipy import stats
 
-from benchmarks.kd_share_uncertainty import collect, kd_margin, markdown, paired_margin
+from benchmarks.kd_share_uncertainty import (
+    collect,
+    kd_margin,
+    markdown,
+    paired_margin,
+    pooled_across_teachers,
+    pooled_markdown,
+)
 
 
 def row(key: str, accuracies: list[float], distill: bool, seeds: list[int] | None = None) -> dict:
@@ -32,12 +40,12 @@ def test_a_margin_inside_two_standard_errors_says_how_many_seeds_would_resolve_i
         kd_margin(kd, row("a_nokd", [0.88], False), teacher_accuracy=0.90)
 
 
-def write_run(path, command: str, date: str, teacher: str, kd_accuracies: list[float]) -> None:
+def write_run(path, command: str, date: str, teacher: str, kd_accuracies: list[float], teacher_accuracy=0.90) -> None:
     path.mkdir(parents=True, exist_ok=True)
     rows = [row("v_kd", kd_accuracies, True), row("v_nokd", [0.85, 0.86, 0.87], False),
             row("v_nokd_lr1e-4", [0.86, 0.87, 0.88], False), row("w_kd", [0.88, 0.89], True)]  # fmt: skip
     run = {"command": command, "date": date, "settings": {"teacher_fingerprint": teacher},
-           "teacher": {"accuracy": 0.90}, "rows": rows}  # fmt: skip
+           "teacher": {"accuracy": teacher_accuracy}, "rows": rows}  # fmt: skip
     (path / "suite_sst2.json").write_text(json.dumps(run))
 
 
@@ -105,3 +113,24 @@ def test_paired_margin_without_spread_is_resolved_unless_it_is_zero():
     assert check["paired_seeds_to_resolve"] is None
     check = paired_margin(kd, row("a_nokd", [0.86, 0.88], False), teacher_accuracy=0.92)  # margins 1.0 and 1.0
     assert check["t"] is None and check["p"] == 0.0 and check["paired_resolved"]
+
+
+def test_seeds_of_several_teachers_are_pooled_each_against_its_own_teacher(tmp_path):
+    write_run(tmp_path / "a", "run_suite.py --variants v_kd", "2026-01-01", "t1", [0.88, 0.89, 0.90])
+    assert pooled_across_teachers(collect(str(tmp_path))) == [] and pooled_markdown([]) == []  # one teacher only
+    write_run(tmp_path / "b", "run_suite.py --variants v_kd", "2026-01-02", "t2", [0.89, 0.90, 0.91], 0.92)
+    (line,) = pooled_across_teachers(collect(str(tmp_path)))  # w_kd has no labels-only twin under either
+    assert line["kd"] == "v_kd" and line["labels_only"] == "v_nokd_lr1e-4"
+    # against the twin's 86 / 87 / 88, the margins are 0, 0.5, 1.0 under the 90% teacher and again under the 92% one
+    assert line["teachers"] == {"t1": {"seeds": 3, "paired_margin": pytest.approx(0.5)},
+                                "t2": {"seeds": 3, "paired_margin": pytest.approx(0.5)}}  # fmt: skip
+    assert line["paired_seeds"] == 6 and line["paired_margin"] == pytest.approx(0.5)
+    t = 0.5 / (math.sqrt(0.2) / math.sqrt(6))  # sample variance 1.0 / 5
+    assert line["t"] == pytest.approx(t) and line["p"] == pytest.approx(2 * stats.t.sf(t, 5)) and line["p"] < 0.05
+    # recovered 2 points per seed under t1 and 3 under t2, gaps 4 / 3 / 2 and 6 / 5 / 4: 2.5 of 4
+    assert line["share"] == pytest.approx(0.625)
+    table = pooled_markdown([line])
+    assert any(
+        text.startswith("| v_kd | v_nokd_lr1e-4 | t1: 3 (+0.50), t2: 3 (+0.50) | 62% | +0.50 +/- ") for text in table
+    )
+    assert any("| PASS, resolved |" in text for text in table)
