@@ -92,8 +92,8 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
         level (`float`, defaults to 0.05): the two-sided p below which the line counts as resolved.
 
     Returns:
-        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `seed_margins` (`[seed, margin]`
-        pairs, in points, with the seed's labels-only and distilled accuracies), and `student_t`'s keys.
+        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `seed_margins` (one `dict` per
+        shared seed: `seed`, and `kd`, `labels_only` and `margin` in points), and `student_t`'s keys.
     """
     if "seeds" not in kd or "seeds" not in nokd:
         return None
