@@ -11,7 +11,6 @@ Usage: python benchmarks/int8_export_vs_ort.py [--teacher benchmarks/cache/teach
 
 import argparse
 import glob
-import json
 import os
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
     onnx_accuracy,
     ort_dynamic_int8,
 )
+from benchmarks.results_io import write_json  # noqa: E402
 from hf_compress import QuantizationConfig, check_onnx_export, export_onnx, quantize_  # noqa: E402
 from tests.realdata import read_sst2, tokenize  # noqa: E402
 
@@ -71,9 +71,7 @@ def main() -> None:
     for name, row in rows.items():
         print(f"{name:<34}{row['accuracy']:>8.4f}{row['bytes'] / 1e6:>7.1f}{row['latency_ms_b1_2t']:>8.2f}"
               f"{row['latency_ms_b32_2t']:>8.1f}{row['latency_ms_b1_1t']:>8.2f}{row['latency_ms_b32_1t']:>8.1f}")  # fmt: skip
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"teacher": os.path.basename(args.teacher), "granularity": args.granularity, "rows": rows}, handle,
-                  indent=2)  # fmt: skip
+    write_json(args.output, {"teacher": os.path.basename(args.teacher), "granularity": args.granularity, "rows": rows})
 
 
 if __name__ == "__main__":

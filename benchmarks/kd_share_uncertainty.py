@@ -36,6 +36,7 @@ from scipy import stats
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from benchmarks.results_io import write_json  # noqa: E402
 from benchmarks.suite.report import stronger_labels_only_twin  # noqa: E402
 
 
@@ -168,15 +169,15 @@ def pooled_across_teachers(grouped: dict[str, list[dict]], level: float = 0.05) 
     for (kd, labels_only), lines in sorted(by_pair.items()):
         if len(lines) < 2:
             continue
-        seeds = [(100 * line["teacher_accuracy"], m) for line in lines.values() for m in line["seed_margins"]]
-        recovered = statistics.mean(m["kd"] - m["labels_only"] for _, m in seeds)
-        gap = statistics.mean(teacher - m["labels_only"] for teacher, m in seeds)
+        by_seed = [(100 * line["teacher_accuracy"], m) for line in lines.values() for m in line["seed_margins"]]
+        recovered = statistics.mean(m["kd"] - m["labels_only"] for _, m in by_seed)
+        gap = statistics.mean(teacher - m["labels_only"] for teacher, m in by_seed)
         teachers = {
             t: {"seeds": line["paired_seeds"], "paired_margin": line["paired_margin"]} for t, line in lines.items()
         }
         pooled.append({"kd": kd, "labels_only": labels_only, "teachers": teachers,
                        "share": recovered / gap if gap > 0 else None,
-                       **student_t([m["margin"] for _, m in seeds], level)})  # fmt: skip
+                       **student_t([m["margin"] for _, m in by_seed], level)})  # fmt: skip
     return pooled
 
 
@@ -289,8 +290,7 @@ def main() -> None:
     pooled = pooled_across_teachers(grouped)
     print("\n".join(markdown(grouped) + pooled_markdown(pooled)))
     payload = {"command": "python benchmarks/kd_share_uncertainty.py", "teachers": grouped, "across_teachers": pooled}
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
+    write_json(args.output, payload)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ to `benchmarks/results/onnx_agreement_sst2.json`.
 
 import argparse
 import glob
-import json
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from benchmarks.results_io import write_json  # noqa: E402
 from hf_compress import QuantizationConfig, check_onnx_export, export_onnx, quantize_  # noqa: E402
 from tests.realdata import read_sst2, tokenize  # noqa: E402
 
@@ -55,8 +55,7 @@ def main() -> None:
             check = check_onnx_export(exported["onnx_int8"], model, batches)
         results[str(activations)] = {k: check[k] for k in ("argmax_agreement", "max_abs_logit_diff", "num_examples")}
         print(f"activations={activations!s:8} {results[str(activations)]}", flush=True)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"teacher": os.path.basename(args.teacher), "results": results}, handle, indent=2)
+    write_json(args.output, {"teacher": os.path.basename(args.teacher), "results": results})
 
 
 if __name__ == "__main__":
