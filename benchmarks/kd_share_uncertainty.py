@@ -18,8 +18,9 @@ the seeds that would resolve the same margin at the same per-seed spread). It is
 
 Prints one markdown table per teacher, then one for the variants measured under several teachers with their seeds
 pooled (each seed's margin against its own teacher), and writes `benchmarks/results/kd_share_uncertainty.json`.
-`--quick` runs (a subsample) are left out; a distilled variant measured by several runs of one teacher is taken from
-the latest.
+`--quick` runs (a subsample) are left out. A row measured by several runs of one teacher pools their seeds when the
+runs record the same recipe for it (a seed in two runs takes the later value), so seeds can be added by a later run
+with new `--seeds` after the cache is gone; otherwise the latest run's row is taken.
 """
 
 import argparse
@@ -181,40 +182,88 @@ def pooled_across_teachers(grouped: dict[str, list[dict]], level: float = 0.05) 
     return pooled
 
 
-def collect(results_root: str) -> dict[str, list[dict]]:
+# what a row's seeds were trained with besides seed and teacher: `run_suite.run_identity`'s fields
+RECIPE_FIELDS = ("steps", "student_rows", "distillation", "learning_rate", "sampling", "refit", "start_from",
+                 "calibration_batches", "augmentation")  # fmt: skip
+
+
+def recipe_of(run: dict, key: str, path: str) -> str:
     """
-    Every distilled row with labels-only twins in the suite results under `results_root` (`suite_sst2.json` there
-    and one level down), checked with `kd_margin` against its stronger twin, grouped by teacher fingerprint.
+    The recipe of row `key` in a suite results file, from its per-seed `runs` entries (`RECIPE_FIELDS`), as canonical
+    JSON; a file without entries for it (or with entries that disagree) gets a recipe of its own that matches no other.
+    """
+    entries = {json.dumps({f: r.get(f) for f in RECIPE_FIELDS}, sort_keys=True) for r in run.get("runs", [])
+               if r["key"] == key}  # fmt: skip
+    return entries.pop() if len(entries) == 1 else f"unrecorded in {path}"
+
+
+def merge_row(merged: dict | None, row: dict, recipe: str, source: dict) -> dict:
+    """
+    `row` (from `source`, a results file's repo-relative `path` and `date`, later than `merged`'s) merged into
+    `merged`: when both have the same recipe and both record their seeds, the seeds are pooled and a seed in both
+    takes the later value; otherwise the later row wins. The result keeps the `runs` it came from and the latest `date`.
+    """
+    if merged is None or merged["recipe"] != recipe or "seeds" not in merged or "seeds" not in row:
+        return {**row, "recipe": recipe, "runs": [source["path"]], "date": source["date"]}
+    by_seed = dict(zip(merged["seeds"], merged["accuracies"])) | dict(zip(row["seeds"], row["accuracies"]))
+    seeds = sorted(by_seed)
+    accuracies = [by_seed[s] for s in seeds]
+    return {**row, "seeds": seeds, "accuracies": accuracies, "accuracy_mean": statistics.mean(accuracies),
+            "recipe": recipe, "runs": merged["runs"] + [source["path"]], "date": source["date"]}  # fmt: skip
+
+
+def rows_by_teacher(results_root: str) -> dict[str, dict]:
+    """
+    Every row of the non-quick suite results under `results_root` (`suite_sst2.json` there and one level down) with a
+    teacher fingerprint, merged per teacher and key with `merge_row` in date order, so seeds of one recipe and one
+    teacher measured by several runs count together.
+
+    Returns:
+        `dict`: teacher fingerprint -> `teacher_accuracy` (from its latest run) and `rows` (key -> merged row).
     """
     paths = glob.glob(os.path.join(results_root, "suite_sst2.json"))
     paths += glob.glob(os.path.join(results_root, "*", "suite_sst2.json"))
-    latest: dict[tuple[str, str], dict] = {}
+    runs = []
     for path in paths:
         with open(path, encoding="utf-8") as handle:
-            run = json.load(handle)
+            runs.append((json.load(handle), path))
+    teachers: dict[str, dict] = {}
+    for run, path in sorted(runs, key=lambda pair: (pair[0]["date"], pair[1])):
         teacher = run.get("settings", {}).get("teacher_fingerprint")
         if "--quick" in run.get("command", "") or teacher is None:
             continue
-        for kd in [r for r in run["rows"] if r["distill"]]:
-            nokd = stronger_labels_only_twin(kd, run["rows"])
+        entry = teachers.setdefault(teacher, {"rows": {}})
+        entry["teacher_accuracy"] = run["teacher"]["accuracy"]
+        source = {"path": os.path.relpath(path, REPO), "date": run["date"]}
+        for row in run["rows"]:
+            recipe = recipe_of(run, row["key"], source["path"])
+            entry["rows"][row["key"]] = merge_row(entry["rows"].get(row["key"]), row, recipe, source)
+    return teachers
+
+
+def collect(results_root: str) -> dict[str, list[dict]]:
+    """
+    Every distilled row with labels-only twins in the suite results under `results_root` (`rows_by_teacher`: seeds of
+    one teacher and recipe pooled over runs), checked with `kd_margin` against its stronger twin, grouped by teacher
+    fingerprint.
+    """
+    grouped: dict[str, list[dict]] = {}
+    for teacher, entry in sorted(rows_by_teacher(results_root).items()):
+        rows, accuracy = list(entry["rows"].values()), entry["teacher_accuracy"]
+        for kd in sorted([r for r in rows if r["distill"]], key=lambda r: r["key"]):
+            nokd = stronger_labels_only_twin(kd, rows)
             if nokd is None or len(kd["accuracies"]) < 2:
                 continue
-            key = (teacher, kd["key"])
-            if key in latest and latest[key]["date"] >= run["date"]:
-                continue
-            latest[key] = {
+            grouped.setdefault(teacher, []).append({
                 "kd": kd["key"],
                 "labels_only": nokd["key"],
                 "seeds": [len(kd["accuracies"]), len(nokd["accuracies"])],
-                "teacher_accuracy": run["teacher"]["accuracy"],
-                "date": run["date"],
-                "run": os.path.relpath(path, REPO),
-                **kd_margin(kd, nokd, run["teacher"]["accuracy"]),
-                **(paired_margin(kd, nokd, run["teacher"]["accuracy"]) or {}),
-            }
-    grouped: dict[str, list[dict]] = {}
-    for (teacher, _), line in sorted(latest.items()):
-        grouped.setdefault(teacher, []).append(line)
+                "teacher_accuracy": accuracy,
+                "date": max(kd["date"], nokd["date"]),
+                "runs": sorted(set(kd["runs"] + nokd["runs"])),
+                **kd_margin(kd, nokd, accuracy),
+                **(paired_margin(kd, nokd, accuracy) or {}),
+            })  # fmt: skip
     return grouped
 
 

@@ -1,10 +1,12 @@
 import json
 import math
+import os
 
 import pytest
 from scipy import stats
 
 from benchmarks.kd_share_uncertainty import (
+    REPO,
     collect,
     kd_margin,
     markdown,
@@ -134,3 +136,39 @@ def test_seeds_of_several_teachers_are_pooled_each_against_its_own_teacher(tmp_p
         text.startswith("| v_kd | v_nokd_lr1e-4 | t1: 3 (+0.50), t2: 3 (+0.50) | 62% | +0.50 +/- ") for text in table
     )
     assert any("| PASS, resolved |" in text for text in table)
+
+
+def write_seeds(path, date: str, seeds: list[int], kd: list[float], nokd: list[float], learning_rate=3e-4) -> None:
+    """A named-variants run of one distilled row and its twin on `seeds`, with the per-seed recipe entries."""
+    path.mkdir(parents=True, exist_ok=True)
+    rows = [row("v_kd", kd, True, seeds), row("v_nokd", nokd, False, seeds)]
+    runs = [{"key": key, "seed": s, "steps": 100, "learning_rate": learning_rate, "distillation": None}
+            for key in ("v_kd", "v_nokd") for s in seeds]  # fmt: skip
+    run = {"command": "run_suite.py --variants v_kd v_nokd", "date": date, "settings": {"teacher_fingerprint": "t1"},
+           "teacher": {"accuracy": 0.90}, "rows": rows, "runs": runs}  # fmt: skip
+    (path / "suite_sst2.json").write_text(json.dumps(run))
+
+
+def test_seeds_of_one_teacher_and_recipe_from_several_runs_are_pooled_and_a_repeated_seed_takes_the_later_value(
+    tmp_path,
+):
+    write_seeds(tmp_path / "first", "2026-01-01 10:00 UTC", [0], [0.80], [0.80])
+    write_seeds(tmp_path / "second", "2026-01-02 10:00 UTC", [0, 1, 2], [0.88, 0.89, 0.90], [0.86, 0.87, 0.88])
+    write_seeds(tmp_path / "third", "2026-01-03 10:00 UTC", [3], [0.91], [0.89])
+    (line,) = collect(str(tmp_path))["t1"]
+    # seed 0 is the second run's 88 / 86, not the first's 80 / 80; seed 3 comes from the third run
+    assert [m["seed"] for m in line["seed_margins"]] == [0, 1, 2, 3] and line["seeds"] == [4, 4]
+    assert [m["kd"] for m in line["seed_margins"]] == pytest.approx([88.0, 89.0, 90.0, 91.0])
+    assert line["recovered"] == pytest.approx(2.0) and line["gap"] == pytest.approx(2.5)
+    assert line["date"] == "2026-01-03 10:00 UTC"
+    assert line["runs"] == [os.path.relpath(tmp_path / name / "suite_sst2.json", REPO)
+                            for name in ("first", "second", "third")]  # fmt: skip
+
+
+def test_a_later_run_of_another_recipe_replaces_the_seeds_instead_of_pooling_with_them(tmp_path):
+    write_seeds(tmp_path / "first", "2026-01-01 10:00 UTC", [0, 1], [0.88, 0.89], [0.86, 0.87])
+    write_seeds(tmp_path / "second", "2026-01-02 10:00 UTC", [2, 3], [0.80, 0.81], [0.79, 0.80], learning_rate=1e-4)
+    (line,) = collect(str(tmp_path))["t1"]
+    assert [m["seed"] for m in line["seed_margins"]] == [2, 3] and line["kd"] == "v_kd"
+    assert line["recovered"] == pytest.approx(1.0)
+    assert line["runs"] == [os.path.relpath(tmp_path / "second" / "suite_sst2.json", REPO)]
