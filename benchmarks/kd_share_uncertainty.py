@@ -53,18 +53,20 @@ def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
         `dict`: `gap` (teacher - labels only), `recovered` (kd - labels only), `share` (`None` without a gap),
         `margin` (kd - midpoint), `standard_error`, `z` (margin / standard error, `None` when it is 0), `resolved`
         (|z| >= 2) and `seeds_to_resolve` (seeds per side for |margin| = 2 standard errors at these spreads; `None`
-        when resolved, or when the margin is 0 or there is no spread to scale).
+        when resolved, or when the margin is 0 or there is no spread to scale). A side with one seed has no spread to
+        estimate: then `standard_error` and `z` are `None` and the line is not resolved.
     """
-    means, variances = [], []
-    for row in (kd, nokd):
-        values = [100 * a for a in row["accuracies"]]
-        if len(values) < 2:
-            raise ValueError(f"{row['key']}: accuracies needs at least 2 seeds to estimate a spread, got {values}")
-        means.append(statistics.mean(values))
-        variances.append(statistics.variance(values) / len(values))  # of the mean
+    means = [statistics.mean(100 * a for a in row["accuracies"]) for row in (kd, nokd)]
     teacher = 100 * teacher_accuracy
     gap, recovered = teacher - means[1], means[0] - means[1]
     margin = means[0] - (teacher + means[1]) / 2
+    share = recovered / gap if gap > 0 else None
+    if min(len(kd["accuracies"]), len(nokd["accuracies"])) < 2:
+        return {"gap": gap, "recovered": recovered, "share": share, "margin": margin, "standard_error": None,
+                "z": None, "resolved": False, "seeds_to_resolve": None}  # fmt: skip
+    variances = [
+        statistics.variance([100 * a for a in row["accuracies"]]) / len(row["accuracies"]) for row in (kd, nokd)
+    ]
     standard_error = math.sqrt(variances[0] + variances[1] / 4)
     z = margin / standard_error if standard_error > 0 else None
     resolved = z is None or abs(z) >= 2
@@ -75,7 +77,7 @@ def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
     return {
         "gap": gap,
         "recovered": recovered,
-        "share": recovered / gap if gap > 0 else None,
+        "share": share,
         "margin": margin,
         "standard_error": standard_error,
         "z": z,
@@ -94,23 +96,33 @@ def paired_margin(kd: dict, nokd: dict, teacher_accuracy: float, level: float = 
         level (`float`, defaults to 0.05): the two-sided p below which the line counts as resolved.
 
     Returns:
-        `dict` or `None` (fewer than 2 shared seeds, or rows without `seeds`): `seed_margins` (one `dict` per
-        shared seed: `seed`, and `kd`, `labels_only` and `margin` in points), and `student_t`'s keys.
+        `dict` or `None` (no shared seed, or rows without `seeds`): `seed_margins` (`seed_margins`' list), and with
+        2 or more shared seeds `student_t`'s keys; with one, only `paired_seeds` (1) and `paired_margin` (its margin),
+        which is enough for `pooled_across_teachers`.
+    """
+    margins = seed_margins(kd, nokd, teacher_accuracy)
+    if not margins:
+        return None
+    if len(margins) == 1:
+        return {"seed_margins": margins, "paired_seeds": 1, "paired_margin": margins[0]["margin"]}
+    return {"seed_margins": margins, **student_t([m["margin"] for m in margins], level)}
+
+
+def seed_margins(kd: dict, nokd: dict, teacher_accuracy: float) -> list[dict]:
+    """
+    One `dict` per seed both suite rows ran (none when either lacks `seeds`): `seed`, and `kd`, `labels_only` and
+    `margin` (kd - the midpoint between the teacher and labels only) in points.
     """
     if "seeds" not in kd or "seeds" not in nokd:
-        return None
+        return []
     kd_by_seed = dict(zip(kd["seeds"], kd["accuracies"]))
     nokd_by_seed = dict(zip(nokd["seeds"], nokd["accuracies"]))
-    shared = sorted(set(kd_by_seed) & set(nokd_by_seed))
-    if len(shared) < 2:
-        return None
     teacher = 100 * teacher_accuracy
-    seed_margins = [
+    return [
         {"seed": s, "kd": 100 * kd_by_seed[s], "labels_only": 100 * nokd_by_seed[s],
          "margin": 100 * kd_by_seed[s] - (teacher + 100 * nokd_by_seed[s]) / 2}
-        for s in shared
+        for s in sorted(set(kd_by_seed) & set(nokd_by_seed))
     ]  # fmt: skip
-    return {"seed_margins": seed_margins, **student_t([m["margin"] for m in seed_margins], level)}
 
 
 def student_t(margins: list[float], level: float = 0.05) -> dict:
@@ -252,7 +264,7 @@ def collect(results_root: str) -> dict[str, list[dict]]:
         rows, accuracy = list(entry["rows"].values()), entry["teacher_accuracy"]
         for kd in sorted([r for r in rows if r["distill"]], key=lambda r: r["key"]):
             nokd = stronger_labels_only_twin(kd, rows)
-            if nokd is None or len(kd["accuracies"]) < 2:
+            if nokd is None:
                 continue
             grouped.setdefault(teacher, []).append({
                 "kd": kd["key"],
@@ -284,7 +296,7 @@ def markdown(grouped: dict[str, list[dict]]) -> list[str]:
             verdict = verdict_text(line["margin"], line["resolved"], line["seeds_to_resolve"], "seeds/side")
             text.append(
                 f"| {line['kd']} | {line['labels_only']} | {line['seeds'][0]}/{line['seeds'][1]} | {line['gap']:.2f} "
-                f"| {line['recovered']:+.2f} | {share} | {line['margin']:+.2f} +/- {line['standard_error']:.2f} "
+                f"| {line['recovered']:+.2f} | {share} | {margin_cell(line['margin'], line['standard_error'])} "
                 f"| {z} | {verdict} | {paired_cells(line)} |"
             )
         text.append("")
@@ -309,6 +321,11 @@ def pooled_markdown(pooled: list[dict]) -> list[str]:
             f"| {line['paired_margin']:+.2f} +/- {line['paired_standard_error']:.2f} | {paired_cells(line)} |"
         )
     return text + [""]
+
+
+def margin_cell(margin: float, standard_error: float | None) -> str:
+    """A margin with its standard error, or with "one seed" where a side has no spread to estimate one."""
+    return f"{margin:+.2f} (one seed)" if standard_error is None else f"{margin:+.2f} +/- {standard_error:.2f}"
 
 
 def paired_cells(line: dict) -> str:

@@ -38,8 +38,16 @@ def test_a_margin_inside_two_standard_errors_says_how_many_seeds_would_resolve_i
     assert check["margin"] == pytest.approx(-0.5) and not check["resolved"]
     # per-seed variances 1 and 1 (at a quarter's weight): 2 * sqrt(1.25 / n) <= 0.5 needs n >= 20
     assert check["seeds_to_resolve"] == 20
-    with pytest.raises(ValueError, match="a_nokd: accuracies needs at least 2 seeds"):
-        kd_margin(kd, row("a_nokd", [0.88], False), teacher_accuracy=0.90)
+
+
+def test_a_side_with_one_seed_gives_the_margin_without_a_standard_error_and_the_table_says_so():
+    kd, nokd = row("a_kd", [0.880, 0.890, 0.900], True), row("a_nokd", [0.88], False)
+    check = kd_margin(kd, nokd, teacher_accuracy=0.90)
+    assert check["gap"] == pytest.approx(2.0) and check["margin"] == pytest.approx(0.0)
+    assert check["standard_error"] is None and check["z"] is None and not check["resolved"]
+    line = {"kd": "a_kd", "labels_only": "a_nokd", "seeds": [3, 1], "teacher_accuracy": 0.90, **check}
+    assert any(text.startswith("| a_kd | a_nokd | 3/1 | 2.00 | +1.00 | 50% | +0.00 (one seed) | - | PASS, within noise |")
+               for text in markdown({"t": [line]}))  # fmt: skip
 
 
 def write_run(path, command: str, date: str, teacher: str, kd_accuracies: list[float], teacher_accuracy=0.90) -> None:
@@ -90,7 +98,10 @@ def test_paired_margin_uses_only_the_seeds_both_sides_ran():
     nokd = row("a_nokd", [0.10, 0.86, 0.87, 0.88], False, seeds=[0, 1, 2, 3])
     check = paired_margin(kd, nokd, teacher_accuracy=0.92)
     assert check["paired_seeds"] == 3 and check["paired_margin"] == pytest.approx(1.5)
-    assert paired_margin(kd, row("a_nokd", [0.88, 0.89], False, seeds=[3, 4]), teacher_accuracy=0.92) is None
+    # one shared seed, 3: its margin (92 - 90 = 2.0), kept for pooling across teachers, but no t
+    one = paired_margin(kd, row("a_nokd", [0.88, 0.89], False, seeds=[3, 4]), teacher_accuracy=0.92)
+    assert one["paired_seeds"] == 1 and one["paired_margin"] == pytest.approx(2.0) and "p" not in one
+    assert paired_margin(kd, row("a_nokd", [0.88], False, seeds=[9]), teacher_accuracy=0.92) is None
     no_seeds = {k: v for k, v in nokd.items() if k != "seeds"}
     assert paired_margin(kd, no_seeds, teacher_accuracy=0.92) is None
     # such a line keeps its unpaired check, and the table says why it has no paired one
@@ -172,3 +183,18 @@ def test_a_later_run_of_another_recipe_replaces_the_seeds_instead_of_pooling_wit
     assert [m["seed"] for m in line["seed_margins"]] == [2, 3] and line["kd"] == "v_kd"
     assert line["recovered"] == pytest.approx(1.0)
     assert line["runs"] == [os.path.relpath(tmp_path / "second" / "suite_sst2.json", REPO)]
+
+
+def test_a_teacher_with_one_seed_adds_that_seed_to_the_pooled_test(tmp_path):
+    write_seeds(tmp_path / "t1", "2026-01-01 10:00 UTC", [0, 1], [0.88, 0.89], [0.86, 0.87])
+    one = tmp_path / "t2" / "suite_sst2.json"
+    write_seeds(tmp_path / "t2", "2026-01-02 10:00 UTC", [0], [0.91], [0.88])
+    one.write_text(one.read_text().replace('"t1"', '"t2"'))
+    grouped = collect(str(tmp_path))
+    (single,) = grouped["t2"]
+    assert single["seeds"] == [1, 1] and single["standard_error"] is None and single["paired_seeds"] == 1
+    (line,) = pooled_across_teachers(grouped)
+    # margins 88 - 88 = 0.0 and 89 - 88.5 = 0.5 under t1, 91 - 89 = 2.0 under t2 (both teachers at 90%)
+    assert line["teachers"] == {"t1": {"seeds": 2, "paired_margin": pytest.approx(0.25)},
+                                "t2": {"seeds": 1, "paired_margin": pytest.approx(2.0)}}  # fmt: skip
+    assert line["paired_seeds"] == 3 and line["paired_margin"] == pytest.approx(2.5 / 3)
