@@ -17,10 +17,12 @@ the seeds that would resolve the same margin at the same per-seed spread). It is
 (a t with 2 degrees of freedom needs |t| >= 4.3) and the more powerful when the two sides move together across seeds.
 
 Prints one markdown table per teacher, then one for the variants measured under several teachers with their seeds
-pooled (each seed's margin against its own teacher), and writes `benchmarks/results/kd_share_uncertainty.json`.
+pooled (each seed's margin against its own teacher), and writes `benchmarks/results/kd_share_uncertainty.json`. A
+line with one seed on a side has no spread to test: its table row gives the margin alone, and its seed still counts in
+the pooled test (a retrained teacher gets a new fingerprint, so a seed can be the only one of its teacher).
 `--quick` runs (a subsample) are left out. A row measured by several runs of one teacher pools their seeds when the
-runs record the same recipe for it (a seed in two runs takes the later value), so seeds can be added by a later run
-with new `--seeds` after the cache is gone; otherwise the latest run's row is taken.
+runs record the same recipe for it (a seed in two runs takes the later value), so a later run with new `--seeds` adds
+to them without the earlier students in the cache; otherwise the latest run's row is taken.
 """
 
 import argparse
