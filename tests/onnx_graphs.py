@@ -1,5 +1,8 @@
 """What ONNX Runtime's graph optimizations turn a model into, for tests that check which fusions ran."""
 
+import functools
+import os
+import tempfile
 from collections.abc import Sequence
 
 
@@ -18,3 +21,32 @@ def optimized_op_types(model: str | bytes, disabled_optimizers: Sequence[str], w
         model, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled_optimizers)
     )
     return [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+
+
+@functools.cache
+def onnxruntime_int8_matmul_is_exact() -> bool:
+    """
+    Whether ONNX Runtime's dynamic int8 MatMul on this CPU sums `uint8 x int8` products exactly. Without VNNI (AVX2
+    only, as on AMD Zen 3) its kernel adds pairs of products into int16 with saturation, so two 255 x 127 products
+    (64770) come out as 32767: this probe quantizes `[1, 1] @ [[1], [1]]` (codes 255 and 127) and checks for 2.0.
+    """
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        [numpy_helper.from_array(np.ones((2, 1), dtype=np.float32), "w")],
+    )
+    with tempfile.TemporaryDirectory() as work_dir:
+        fp32, int8 = os.path.join(work_dir, "probe.onnx"), os.path.join(work_dir, "probe_int8.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), fp32)
+        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
+        session = ort.InferenceSession(int8, providers=["CPUExecutionProvider"])
+        (output,) = session.run(None, {"x": np.ones((1, 2), dtype=np.float32)})
+    return abs(float(output[0, 0]) - 2.0) < 1e-3

@@ -13,7 +13,8 @@ onnx = pytest.importorskip("onnx")
 from hf_compress.export import check_onnx_export, export_onnx  # noqa: E402
 from hf_compress.export.deps import require  # noqa: E402
 from hf_compress.quantization import QuantizationConfig, quantize_  # noqa: E402
-from tests.onnx_graphs import optimized_op_types  # noqa: E402
+from hf_compress.quantization.fake_quant import activation_codes, dynamic_activation_qparams  # noqa: E402
+from tests.onnx_graphs import onnxruntime_int8_matmul_is_exact, optimized_op_types  # noqa: E402
 from tests.quantization.helpers import inputs, tiny_bert  # noqa: E402
 
 
@@ -81,8 +82,10 @@ def test_dynamic_activations_make_the_int8_export_match_the_pytorch_model(tmp_pa
         result = export_onnx(model, tmp_path / str(activations), quantize="int8")
         agreement[activations] = check_onnx_export(result["onnx_int8"], model, batches())
     dynamic = agreement["dynamic"]
-    assert dynamic["argmax_agreement"] == 1.0 and dynamic["max_abs_logit_diff"] < 1e-3, dynamic
-    assert dynamic["max_abs_logit_diff"] < agreement[None]["max_abs_logit_diff"]
+    assert dynamic["argmax_agreement"] == 1.0 and dynamic["passed"], dynamic
+    if onnxruntime_int8_matmul_is_exact():  # without VNNI, ORT's int16 pair saturation outweighs the rounding
+        assert dynamic["max_abs_logit_diff"] < 1e-3, dynamic
+        assert dynamic["max_abs_logit_diff"] < agreement[None]["max_abs_logit_diff"]
 
 
 def test_dynamic_activation_qparams_follow_onnx_runtime_rules():
@@ -164,6 +167,15 @@ def test_dynamic_int8_layer_computes_what_onnx_runtime_computes(tmp_path):
     theirs = torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
     with torch.no_grad():
         ours = layer(x)
+    if not onnxruntime_int8_matmul_is_exact():
+        # AVX2 without VNNI: ORT adds adjacent uint8 x int8 products into int16 with saturation, then sums exactly
+        scale_x, zero_point = dynamic_activation_qparams(x)
+        codes_x, codes_w = activation_codes(x / scale_x, zero_point, 0, 255).double(), layer.codes().double()
+        pairs = (codes_x[:, None, :] * codes_w[None]).unflatten(-1, (-1, 2)).sum(-1).clamp(-(2**15), 2**15 - 1)
+        saturated = (pairs.sum(-1) - zero_point.double() * codes_w.sum(1)) * (scale_x * layer.scale.reshape(-1))
+        assert torch.allclose((saturated + layer.bias).float(), theirs, rtol=1e-5, atol=1e-5)
+        assert (ours - theirs).abs().max() > 1e-2  # so the exact product below would not describe this CPU
+        return
     assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-5), (ours - theirs).abs().max()
     simulated = layer(x.requires_grad_())  # with autograd: dequantize-then-float-matmul (differentiable) path
     assert (simulated - theirs).abs().max() > (ours - theirs).abs().max()
