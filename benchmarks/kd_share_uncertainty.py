@@ -40,6 +40,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from benchmarks.results_io import write_json  # noqa: E402
+from benchmarks.suite.ledger import run_identity  # noqa: E402
 from benchmarks.suite.report import stronger_labels_only_twin  # noqa: E402
 
 
@@ -58,17 +59,16 @@ def kd_margin(kd: dict, nokd: dict, teacher_accuracy: float) -> dict:
         when resolved, or when the margin is 0 or there is no spread to scale). A side with one seed has no spread to
         estimate: then `standard_error` and `z` are `None` and the line is not resolved.
     """
-    means = [statistics.mean(100 * a for a in row["accuracies"]) for row in (kd, nokd)]
+    values = [[100 * a for a in row["accuracies"]] for row in (kd, nokd)]
+    means = [statistics.mean(v) for v in values]
     teacher = 100 * teacher_accuracy
     gap, recovered = teacher - means[1], means[0] - means[1]
     margin = means[0] - (teacher + means[1]) / 2
     share = recovered / gap if gap > 0 else None
-    if min(len(kd["accuracies"]), len(nokd["accuracies"])) < 2:
+    if min(len(v) for v in values) < 2:
         return {"gap": gap, "recovered": recovered, "share": share, "margin": margin, "standard_error": None,
                 "z": None, "resolved": False, "seeds_to_resolve": None}  # fmt: skip
-    variances = [
-        statistics.variance([100 * a for a in row["accuracies"]]) / len(row["accuracies"]) for row in (kd, nokd)
-    ]
+    variances = [statistics.variance(v) / len(v) for v in values]  # of the mean
     standard_error = math.sqrt(variances[0] + variances[1] / 4)
     z = margin / standard_error if standard_error > 0 else None
     resolved = z is None or abs(z) >= 2
@@ -196,17 +196,13 @@ def pooled_across_teachers(grouped: dict[str, list[dict]], level: float = 0.05) 
     return pooled
 
 
-# what a row's seeds were trained with besides seed and teacher: `run_suite.run_identity`'s fields
-RECIPE_FIELDS = ("steps", "student_rows", "distillation", "learning_rate", "sampling", "refit", "start_from",
-                 "calibration_batches", "augmentation")  # fmt: skip
-
-
 def recipe_of(run: dict, key: str, path: str) -> str:
     """
-    The recipe of row `key` in a suite results file, from its per-seed `runs` entries (`RECIPE_FIELDS`), as canonical
-    JSON; a file without entries for it (or with entries that disagree) gets a recipe of its own that matches no other.
+    The recipe of row `key` in a suite results file: the ledger identity (`run_identity`) of its per-seed `runs`
+    entries less seed and teacher, as JSON; a file without entries for it (or with entries that disagree) gets a
+    recipe of its own that matches no other.
     """
-    entries = {json.dumps({f: r.get(f) for f in RECIPE_FIELDS}, sort_keys=True) for r in run.get("runs", [])
+    entries = {json.dumps(run_identity({**r, "seed": None, "teacher": None})) for r in run.get("runs", [])
                if r["key"] == key}  # fmt: skip
     return entries.pop() if len(entries) == 1 else f"unrecorded in {path}"
 

@@ -39,6 +39,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
 from benchmarks.results_io import repo_relative, write_json  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
+from benchmarks.suite.ledger import FIRST_KD, canonical, run_identity  # noqa: E402, F401
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
 from benchmarks.suite.named_runs import named_run_targets  # noqa: E402
 from benchmarks.suite.report import (  # noqa: E402
@@ -126,37 +127,6 @@ def measure_teacher(teacher_path: str, settings: dict, batches: list[dict]) -> t
     ort = ort_dynamic_int8(fp32, os.path.join(onnx_dir, "ort_dynamic_int8.onnx"))
     row.update(ort_int8_accuracy=onnx_accuracy(ort, batches), ort_int8_bytes=file_bytes(ort), ort_int8_path=ort)
     return row, teacher, ort
-
-
-# the distillation settings of every ledger run recorded before runs carried them (until 2026-11-27)
-FIRST_KD = {"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}
-
-
-def canonical(distillation: dict | None) -> str | None:
-    return None if distillation is None else json.dumps(distillation, sort_keys=True)
-
-
-def recorded_distillation(run: dict) -> str | None:
-    """The distillation settings a ledger run was trained with (`None`: labels only), as canonical JSON."""
-    if "distillation" in run:
-        return canonical(run["distillation"])
-    return canonical(FIRST_KD) if run["distill"] else None
-
-
-def run_identity(run: dict) -> tuple:
-    """
-    What makes two student runs the same: variant, seed, steps, rows, distillation settings, learning rate,
-    batching, the layer-wise refit after pruning, the teacher (`teacher_fingerprint`: class, config, weights), the
-    variant a run starts from (`None` for the teacher), the calibration batches of one-shot pruning (16 for runs
-    recorded before they were) and the word-swapped copies it also trained on (`None`: none).
-    Runs recorded before the ledger held the last four used `FIRST_KD`, random batches and no refit; their learning
-    rate is unknown (`None`), so no current recipe reuses them; nor does one with a fingerprinted teacher reuse a run
-    without one.
-    """
-    return (run["key"], run["seed"], run["steps"], run["student_rows"], recorded_distillation(run),
-            run.get("learning_rate"), run.get("sampling", "random"), canonical(run.get("refit")),
-            run.get("teacher"), run.get("start_from"), run.get("calibration_batches", 16),
-            canonical(run.get("augmentation")))  # fmt: skip
 
 
 def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[dict]:

@@ -153,7 +153,8 @@ def write_seeds(path, date: str, seeds: list[int], kd: list[float], nokd: list[f
     """A named-variants run of one distilled row and its twin on `seeds`, with the per-seed recipe entries."""
     path.mkdir(parents=True, exist_ok=True)
     rows = [row("v_kd", kd, True, seeds), row("v_nokd", nokd, False, seeds)]
-    runs = [{"key": key, "seed": s, "steps": 100, "learning_rate": learning_rate, "distillation": None}
+    runs = [{"key": key, "seed": s, "steps": 100, "student_rows": 1000, "learning_rate": learning_rate,
+             "distill": key == "v_kd", "distillation": None}
             for key in ("v_kd", "v_nokd") for s in seeds]  # fmt: skip
     run = {"command": "run_suite.py --variants v_kd v_nokd", "date": date, "settings": {"teacher_fingerprint": "t1"},
            "teacher": {"accuracy": 0.90}, "rows": rows, "runs": runs}  # fmt: skip

@@ -14,7 +14,7 @@ from hf_compress.export import check_onnx_export, export_onnx  # noqa: E402
 from hf_compress.export.deps import require  # noqa: E402
 from hf_compress.quantization import QuantizationConfig, quantize_  # noqa: E402
 from hf_compress.quantization.fake_quant import activation_codes, dynamic_activation_qparams  # noqa: E402
-from tests.onnx_graphs import onnxruntime_int8_matmul_is_exact, optimized_op_types  # noqa: E402
+from tests.onnx_graphs import onnxruntime_int8_matmul_is_exact, optimized_op_types, ort_dynamic_int8_linear  # noqa: E402
 from tests.quantization.helpers import inputs, tiny_bert  # noqa: E402
 
 
@@ -143,26 +143,12 @@ def test_a_model_with_quantized_tables_exports_int8_tables_by_default(tmp_path):
 
 def test_dynamic_int8_layer_computes_what_onnx_runtime_computes(tmp_path):
     """Exact integer accumulation + one scale, as ORT's DynamicQuantizeMatMul: outputs equal to float rounding."""
-    import onnxruntime
-    from onnx import TensorProto, helper, numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(96, 40))
     quantize_(model, QuantizationConfig(bits=8, mode="ptq", activations="dynamic", exclude=[]))
     layer = model[0]
     weight, bias = layer.dequantized_weight().T.contiguous().numpy(), layer.bias.detach().numpy()
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
-        "linear",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 96])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 40])],
-        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
-    )
-    fp32, int8 = str(tmp_path / "linear.onnx"), str(tmp_path / "linear_int8.onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), fp32)
-    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
-    session = onnxruntime.InferenceSession(int8, providers=["CPUExecutionProvider"])
+    session = ort_dynamic_int8_linear(weight, bias, str(tmp_path))
     x = torch.randn(64, 96) * 3
     theirs = torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
     with torch.no_grad():
