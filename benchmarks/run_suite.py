@@ -167,7 +167,10 @@ def run_variants(variants, settings: dict, plan: TrainingPlan, teacher) -> list[
 
 
 def export_timed(variants, runs: list[dict], settings: dict, batches: list[dict]) -> dict:
-    """Seed-0 model of every timed variant: int8 ONNX export (fp32 PyTorch for the fp32 baseline) and its checks."""
+    """
+    The model of the run's first seed for every timed variant: its int8 ONNX export and checks (the PyTorch model
+    for the fp32 baseline).
+    """
     timed = {}
     first_seed = settings["seeds"][0]
     for variant in [v for v in variants if v.timed]:

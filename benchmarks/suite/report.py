@@ -16,13 +16,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def aggregate(runs: list[dict], teacher: dict, timed: dict) -> list[dict]:
     """
     One row per variant: accuracy mean/std over seeds (in points vs the teacher too), the architecture columns of
-    seed 0 (FLOPs, params, bytes) and the latency/export columns measured for the variant's timed model.
+    its lowest seed (FLOPs, params, bytes) and the latency/export columns measured for the variant's timed model.
 
     Args:
         runs (`list[dict]`): per (variant, seed) results with `key`, `label`, `family`, `distill`, `seed`,
             `accuracy`, `compress_s` and the `measure_model` columns.
         teacher (`dict`): the teacher row (`accuracy`, `latency_ms_b1`, `latency_ms_b32`, `safetensors_bytes`).
-        timed (`dict`): key -> export/latency columns of the variant's seed-0 model.
+        timed (`dict`): key -> export/latency columns of the variant's model of the run's first seed.
     """
     rows = []
     for key in dict.fromkeys(run["key"] for run in runs):
@@ -289,7 +289,8 @@ def markdown(
         "Accuracy: mean +/- std over seeds " + ", ".join(map(str, payload["seeds"])) + " (one point is ~9 of the "
         f"{payload['validation_rows']} validation rows). Size and latency are those of the deployable artefact: the "
         "int8 ONNX export for quantized models (int8 MatMuls and embedding tables), measured once per architecture (the "
-        'distilled seed-0 model), and the PyTorch model for the fp32 baseline. "MB st" is the `save_compressed` '
+        f"distilled model of seed {payload['seeds'][0]}, the run's first), and the PyTorch model for the fp32 "
+        'baseline. "MB st" is the `save_compressed` '
         "safetensors directory (PyTorch format; embeddings stay fp32 there).",
         "",
         "| model | acc % | d pt | FLOPs removed | GFLOPs | params M | non-zero M | MB st | MB deployed | ms b1 | ms b32 | x fp32 b1/b32 "
@@ -344,7 +345,7 @@ def markdown(
                          f"{row['delta_points']:+.2f} | {without} |")  # fmt: skip
     exported = [r for r in rows if r.get("argmax_agreement") is not None]
     if exported:
-        lines += ["", "## Export check (seed 0: ONNX vs the PyTorch model it came from)", "",
+        lines += ["", f"## Export check (seed {payload['seeds'][0]}: ONNX vs the PyTorch model it came from)", "",
                   "| model | ONNX acc % | argmax agreement | max abs logit diff |", "|---|---|---|---|"]  # fmt: skip
         lines += [f"| {r['label']} | {100 * r['onnx_accuracy']:.2f} | {r['argmax_agreement']:.4f} | "
                   f"{r['max_abs_logit_diff']:.4f} |" for r in exported]  # fmt: skip

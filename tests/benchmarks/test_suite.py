@@ -488,6 +488,10 @@ def test_markdown_and_plots_are_written(tmp_path):
     payload = report_payload(rows, seeds=[0, 1], targets=check_targets(rows, TEACHER, 60.0, quick=True))
     text = markdown(payload, paths, str(tmp_path), notes="## Findings\nsomething measured")
     assert "| paper80_kd | 84.50 +/- 0.71 | -0.50 |" in text
+    # the export and latency are of the run's first seed, which a run given --seeds 5 6 names as 5
+    assert "## Export check (seed 0: ONNX" in text and "(the distilled model of seed 0, the run's first)" in text
+    later = markdown({**payload, "seeds": [5, 6]}, paths, str(tmp_path))
+    assert "## Export check (seed 5: ONNX" in later and "(the distilled model of seed 5, the run's first)" in later
     # the order ablation sets each distilled order beside the better of its labels-only runs, when it has any
     ablation = text.split("## Order ablation")[1].split("\n## ")[0]
     assert "| prune first | - | 84.50 +/- 0.71 | -0.50 | 82.00 +/- 0.00 | -3.00 |" in ablation
