@@ -39,7 +39,7 @@ from benchmarks.quantization_sst2 import (  # noqa: E402
 from benchmarks.results_io import repo_relative, write_json  # noqa: E402
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune  # noqa: E402
 from benchmarks.suite.compress import SAMPLINGS, TrainingPlan, compress  # noqa: E402
-from benchmarks.suite.ledger import FIRST_KD, canonical, run_identity  # noqa: E402, F401
+from benchmarks.suite.ledger import canonical, run_identity  # noqa: E402
 from benchmarks.suite.measure import export_and_check, load_saved, measure_model  # noqa: E402
 from benchmarks.suite.named_runs import named_run_targets  # noqa: E402
 from benchmarks.suite.report import (  # noqa: E402

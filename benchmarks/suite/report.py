@@ -252,6 +252,7 @@ def markdown(
     of `named_runs` (`named_runs.named_run_targets`, linked relative to `root`) and the plots.
     """
     teacher, rows, env = payload["teacher"], payload["rows"], payload["environment"]
+    first_seed = payload["seeds"][0]  # the seed whose models were exported and timed
     reused = []
     if payload.get("reused_runs"):
         reused.append(f"resumed {payload['reused_runs']} finished student runs from the work directory's ledger")
@@ -289,7 +290,7 @@ def markdown(
         "Accuracy: mean +/- std over seeds " + ", ".join(map(str, payload["seeds"])) + " (one point is ~9 of the "
         f"{payload['validation_rows']} validation rows). Size and latency are those of the deployable artefact: the "
         "int8 ONNX export for quantized models (int8 MatMuls and embedding tables), measured once per architecture (the "
-        f"distilled model of seed {payload['seeds'][0]}, the run's first), and the PyTorch model for the fp32 "
+        f"distilled model of seed {first_seed}, the run's first), and the PyTorch model for the fp32 "
         'baseline. "MB st" is the `save_compressed` '
         "safetensors directory (PyTorch format; embeddings stay fp32 there).",
         "",
@@ -345,7 +346,7 @@ def markdown(
                          f"{row['delta_points']:+.2f} | {without} |")  # fmt: skip
     exported = [r for r in rows if r.get("argmax_agreement") is not None]
     if exported:
-        lines += ["", f"## Export check (seed {payload['seeds'][0]}: ONNX vs the PyTorch model it came from)", "",
+        lines += ["", f"## Export check (seed {first_seed}: ONNX vs the PyTorch model it came from)", "",
                   "| model | ONNX acc % | argmax agreement | max abs logit diff |", "|---|---|---|---|"]  # fmt: skip
         lines += [f"| {r['label']} | {100 * r['onnx_accuracy']:.2f} | {r['argmax_agreement']:.4f} | "
                   f"{r['max_abs_logit_diff']:.4f} |" for r in exported]  # fmt: skip

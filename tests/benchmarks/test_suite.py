@@ -9,6 +9,7 @@ from transformers import default_data_collator
 
 from benchmarks.suite.baseline_torch_prune import compress_torch_prune
 from benchmarks.suite.compress import TrainingPlan, callbacks_for, compress, length_bucketed_order
+from benchmarks.suite.ledger import FIRST_KD, canonical, run_identity
 from benchmarks.suite.report import (
     LATENCY_METHOD,
     OLD_LATENCY_METHOD,
@@ -637,8 +638,8 @@ def test_a_finished_student_is_reused_only_when_it_was_trained_with_the_same_rec
     (tmp_path / "paper80_kd_seed0").mkdir()
     before_recipes = {"key": "paper80_kd", "seed": 0, "steps": 2, "student_rows": 64, "distill": True,
                       "accuracy": 0.9, "path": str(tmp_path / "paper80_kd_seed0"), "compress_s": 5.0}  # fmt: skip
-    assert run_suite.run_identity(before_recipes)[4:] == (
-        run_suite.canonical(run_suite.FIRST_KD),
+    assert run_identity(before_recipes)[4:] == (
+        canonical(FIRST_KD),
         None,
         "random",
         None,
