@@ -216,6 +216,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "depth80x2ep_nokd_lr1e-4", "depth50x2ep_kd", "depth50x2ep_nokd", "depth50x2ep_nokd_lr1e-4",
             "paper50x2ep_kd", "paper50x2ep_nokd", "paper50x2ep_nokd_lr1e-4",
             "order_qpd_depth80x2ep_kd", "order_qpd_depth80x2ep_nokd", "order_qpd_depth80x2ep_nokd_lr1e-4",
+            "order_qpd_depth80x3ep_kd", "order_qpd_depth80x3ep_nokd", "order_qpd_depth80x3ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_shrunk_kd",
             "paper90xlong_kd", "paper90xlong_nokd",
@@ -271,6 +272,14 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         assert reordered.order == "qpd" and paper_order.order == "pqd"
         assert dataclasses.replace(reordered, key=paper_key, label=paper_order.label, family="paper",
                                    order="pqd") == paper_order  # fmt: skip
+    # and trained one more epoch it is the same student with only the length changed
+    for longer_key, two_epoch_key in (
+        ("order_qpd_depth80x3ep_kd", "order_qpd_depth80x2ep_kd"),
+        ("order_qpd_depth80x3ep_nokd_lr1e-4", "order_qpd_depth80x2ep_nokd_lr1e-4"),
+    ):
+        (longer_qpd,), (two_epoch,) = select([longer_key]), select([two_epoch_key])
+        assert longer_qpd.steps(100) == 6300 and two_epoch.steps(100) == 4200
+        assert dataclasses.replace(longer_qpd, key=two_epoch_key, label=two_epoch.label, steps_factor=42) == two_epoch
     # all at once on it is the 100-step joint recipe with the depth + width student's blocks and length
     for order_key, joint_key in (
         ("order_joint_depth80x2ep_kd", "order_joint_kd"),
