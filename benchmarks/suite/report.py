@@ -290,9 +290,8 @@ def markdown(
         "Accuracy: mean +/- std over seeds " + ", ".join(map(str, payload["seeds"])) + " (one point is ~9 of the "
         f"{payload['validation_rows']} validation rows). Size and latency are those of the deployable artefact: the "
         "int8 ONNX export for quantized models (int8 MatMuls and embedding tables), measured once per architecture (the "
-        f"distilled model of seed {first_seed}, the run's first), and the PyTorch model for the fp32 "
-        'baseline. "MB st" is the `save_compressed` '
-        "safetensors directory (PyTorch format; embeddings stay fp32 there).",
+        f"distilled model of seed {first_seed}, the run's first), and the PyTorch model for the fp32 baseline. "
+        '"MB st" is the `save_compressed` safetensors directory (PyTorch format; embeddings stay fp32 there).',
         "",
         "| model | acc % | d pt | FLOPs removed | GFLOPs | params M | non-zero M | MB st | MB deployed | ms b1 | ms b32 | x fp32 b1/b32 "
         "| x ORT-int8 b1/b32 | smaller | compress s | steps |",

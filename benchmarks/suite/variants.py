@@ -313,12 +313,13 @@ def all_variants() -> list[Variant]:
                       **joint80, **long_8x)  # fmt: skip
     # quantize first on the depth + width floor student (prune first is `depth80x2ep`): the 8x-step orders missed
     # half the gap, and dropping 2 of 6 blocks lifted KD's share in the paper's order at 2 epochs. Named runs only
+    qpd_depth = {"order": "qpd", "pruning": structured(0.8), "shrinks": True, **depth_2ep}
     variants += _both("order_qpd_depth80x2ep", "order: quantize -> prune (2 of 6 blocks + -80% FLOPs), 2 epochs",
-                      "order", order="qpd", pruning=structured(0.8), shrinks=True, **depth_2ep)  # fmt: skip
+                      "order", **qpd_depth)  # fmt: skip
     # the same quantize-first student trained one more epoch (6300 steps, 3.0 epochs): in the paper's order the third
     # epoch took KD's share from 19% to 65% (`paper80x3ep`); quantize-first sat at 38% after 2 epochs. Named runs only
     variants += _both("order_qpd_depth80x3ep", "order: quantize -> prune (2 of 6 blocks + -80% FLOPs), 3 epochs",
-                      "order", order="qpd", pruning=structured(0.8), shrinks=True, **{**depth_2ep, "steps_factor": 63})  # fmt: skip
+                      "order", **{**qpd_depth, "steps_factor": 63})  # fmt: skip
     # and all at once on it: the 2 blocks dropped before training, then heads and neurons masked on the cubic schedule
     # while int8 fake-quantizes from step 0 (masked, not shrunk, like `order_joint`). Named runs only
     variants += _both("order_joint_depth80x2ep", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
