@@ -219,6 +219,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "order_qpd_depth80x3ep_kd", "order_qpd_depth80x3ep_nokd", "order_qpd_depth80x3ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_shrunk_kd",
+            "order_joint_depth80x3ep_kd", "order_joint_depth80x3ep_nokd", "order_joint_depth80x3ep_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -276,6 +277,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
     for longer_key, two_epoch_key in (
         ("order_qpd_depth80x3ep_kd", "order_qpd_depth80x2ep_kd"),
         ("order_qpd_depth80x3ep_nokd_lr1e-4", "order_qpd_depth80x2ep_nokd_lr1e-4"),
+        ("order_joint_depth80x3ep_kd", "order_joint_depth80x2ep_kd"),
+        ("order_joint_depth80x3ep_nokd_lr1e-4", "order_joint_depth80x2ep_nokd_lr1e-4"),
     ):
         (longer_qpd,), (two_epoch,) = select([longer_key]), select([two_epoch_key])
         assert longer_qpd.steps(100) == 6300 and two_epoch.steps(100) == 4200
