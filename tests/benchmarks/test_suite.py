@@ -280,9 +280,9 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         ("order_joint_depth80x3ep_kd", "order_joint_depth80x2ep_kd"),
         ("order_joint_depth80x3ep_nokd_lr1e-4", "order_joint_depth80x2ep_nokd_lr1e-4"),
     ):
-        (longer_qpd,), (two_epoch,) = select([longer_key]), select([two_epoch_key])
-        assert longer_qpd.steps(100) == 6300 and two_epoch.steps(100) == 4200
-        assert dataclasses.replace(longer_qpd, key=two_epoch_key, label=two_epoch.label, steps_factor=42) == two_epoch
+        (three_epoch,), (two_epoch,) = select([longer_key]), select([two_epoch_key])
+        assert three_epoch.steps(100) == 6300 and two_epoch.steps(100) == 4200
+        assert dataclasses.replace(three_epoch, key=two_epoch_key, label=two_epoch.label, steps_factor=42) == two_epoch
     # all at once on it is the 100-step joint recipe with the depth + width student's blocks and length
     for order_key, joint_key in (
         ("order_joint_depth80x2ep_kd", "order_joint_kd"),
