@@ -18,6 +18,9 @@ LEARNING_RATE = 3e-4
 # the dev slice would take ~25 min per setting
 LONG_KD = {"temperature": 2.0, "alpha": 0.5, "hidden_loss_weight": 1.0}
 LONG_LEARNING_RATE = 1e-4
+# one epoch in `steps_factor` units: 21 x the full run's 100 steps = 2100 steps of batch 32, about one pass over the
+# 67,349 SST-2 train rows (the "2 epochs" / "3 epochs" variants train 2x / 3x that)
+EPOCH = 21
 
 # how pruning happens relative to training
 BEFORE = "before"  # one-shot pruning (and physical shrink) of the trained teacher copy, then training
@@ -176,12 +179,12 @@ def all_variants() -> list[Variant]:
         "paper80x2ep",
         "heads+neurons -80% FLOPs + int8, 2 epochs",
         0.8,
-        steps_factor=42,
+        steps_factor=2 * EPOCH,
         baseline_lr=LONG_LEARNING_RATE,
     )
     # the floor recipe's 4200 steps spent on the rows and one word-swapped copy of each (one pass over both) instead
     # of two passes over the rows: more sentences for the teacher to label; named runs only
-    named_2ep = {"steps_factor": 42, "in_full_suite": False, "baseline_lr": LONG_LEARNING_RATE}  # 2 epochs, named only
+    named_2ep = {"steps_factor": 2 * EPOCH, "in_full_suite": False, "baseline_lr": LONG_LEARNING_RATE}  # named only
     variants += _paper(
         "paper80x2ep_aug",
         "heads+neurons -80% FLOPs + int8, 2 epochs, rows + swapped copies",
@@ -195,7 +198,7 @@ def all_variants() -> list[Variant]:
         "paper80x3ep",
         "heads+neurons -80% FLOPs + int8, 3 epochs",
         0.8,
-        steps_factor=63,
+        steps_factor=3 * EPOCH,
         in_full_suite=False,
         baseline_lr=LONG_LEARNING_RATE,
     )
@@ -231,21 +234,22 @@ def all_variants() -> list[Variant]:
     # the 90% stretch in two stages: the 2-epoch -80% students pruned on to -90% and trained 1 more epoch (each
     # side from its own -80% student: KD from the distilled one, labels only from the labels-only one at lr 1e-4)
     stage2 = "heads+neurons -80% (2 epochs) then -90% FLOPs + int8"
-    variants += _next_stage("paper90from80", f"{stage2}, +1 epoch", 0.9, FROM_80, steps_factor=21)
+    variants += _next_stage("paper90from80", f"{stage2}, +1 epoch", 0.9, FROM_80, steps_factor=EPOCH)
     # the same two stages with the second one trained 2 epochs instead of 1 (the -80% students gained 1.2 pt from 0.76
     # to 2 epochs); a named run: 3 seeds of the KD side took 45.9 min on 2 cores, the -80% students reused
-    variants += _next_stage("paper90from80x2ep", f"{stage2}, +2 epochs", 0.9, FROM_80, steps_factor=42)
+    variants += _next_stage("paper90from80x2ep", f"{stage2}, +2 epochs", 0.9, FROM_80, steps_factor=2 * EPOCH)
     # three stages: -80% (2 epochs), then -85% (1 epoch), then -90% (1 epoch): the cuts remove a quarter and then a
     # third of what is left instead of half at once; does the gentler path keep more than the two-stage run's 88.42?
     variants += _next_stage("paper85from80", "heads+neurons -80% (2 epochs) then -85% FLOPs + int8, +1 epoch", 0.85,
-                            FROM_80, steps_factor=21)  # fmt: skip
+                            FROM_80, steps_factor=EPOCH)  # fmt: skip
     # the word-swapped-copies pair trained on 1 more epoch of the rows alone, at the same width: 6300 steps in all
     # (rows twice, copies once), the copies on top of the floor recipe's two passes instead of in place of one
     variants += _next_stage("paper80x2ep_aug_then1ep", "heads+neurons -80% FLOPs + int8, 2 epochs of rows + swapped "
                             "copies, then +1 epoch of rows", None, ("paper80x2ep_aug_kd", "paper80x2ep_aug_nokd_lr1e-4"),
-                            steps_factor=21)  # fmt: skip
+                            steps_factor=EPOCH)  # fmt: skip
     variants += _next_stage("paper90from85", "heads+neurons -80% (2 epochs), -85% (+1 epoch), then -90% FLOPs + int8, "
-                            "+1 epoch", 0.9, ("paper85from80_kd", "paper85from80_nokd_lr1e-4"), steps_factor=21)  # fmt: skip
+                            "+1 epoch", 0.9, ("paper85from80_kd", "paper85from80_nokd_lr1e-4"),
+                            steps_factor=EPOCH)  # fmt: skip
     variants.append(
         Variant(
             "depth80long_kd",
@@ -319,7 +323,7 @@ def all_variants() -> list[Variant]:
     # the same quantize-first student trained one more epoch (6300 steps, 3.0 epochs): in the paper's order the third
     # epoch took KD's share from 19% to 65% (`paper80x3ep`); quantize-first sat at 38% after 2 epochs. Named runs only
     variants += _both("order_qpd_depth80x3ep", "order: quantize -> prune (2 of 6 blocks + -80% FLOPs), 3 epochs",
-                      "order", **{**qpd_depth, "steps_factor": 63})  # fmt: skip
+                      "order", **{**qpd_depth, "steps_factor": 3 * EPOCH})  # fmt: skip
     # and all at once on it: the 2 blocks dropped before training, then heads and neurons masked on the cubic schedule
     # while int8 fake-quantizes from step 0 (masked, not shrunk, like `order_joint`). Named runs only
     joint_depth = {**joint80, **depth_2ep}
@@ -328,7 +332,7 @@ def all_variants() -> list[Variant]:
     # trained one more epoch, as quantize-first was (38% -> 75% of the gap): the one family still under half at 2
     # epochs (42%). Named runs only
     variants += _both("order_joint_depth80x3ep", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
-                      "masked), 3 epochs", "order", **{**joint_depth, "steps_factor": 63})  # fmt: skip
+                      "masked), 3 epochs", "order", **{**joint_depth, "steps_factor": 3 * EPOCH})  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
     # training, so the same accuracy seed by seed, with the FLOPs and speed of the pruned model. Named runs only
     masked_joint = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
