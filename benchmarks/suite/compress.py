@@ -162,8 +162,9 @@ def callbacks_for(variant: Variant, steps: int, flops_kept: float = 1.0) -> list
     callbacks = []
     if variant.pruning is not None and variant.prune_when != BEFORE:
         config = dict(variant.pruning) if flops_kept == 1.0 else width_kwargs_relative_to(variant.pruning, flops_kept)
-        if config.get("schedule") == "cubic":  # reach the target halfway, then train at that sparsity
-            config.update(start_step=0, end_step=max(1, steps // 2), frequency=max(1, steps // 20))
+        if config.get("schedule") == "cubic":  # reach the target after `prune_ramp` of the run, then train at it
+            end_step = max(1, int(steps * variant.prune_ramp))
+            config.update(start_step=0, end_step=end_step, frequency=max(1, end_step // 10))
         callbacks.append(PruningCallback(PruningConfig(**config)))
     if variant.quantization is not None:
         # "joint": fake-quantize from step 0 while pruning; otherwise QAT starts when pruning ends (the default)

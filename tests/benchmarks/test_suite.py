@@ -220,6 +220,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "order_joint_depth80x2ep_kd", "order_joint_depth80x2ep_nokd", "order_joint_depth80x2ep_nokd_lr1e-4",
             "order_joint_depth80x2ep_shrunk_kd",
             "order_joint_depth80x3ep_kd", "order_joint_depth80x3ep_nokd", "order_joint_depth80x3ep_nokd_lr1e-4",
+            "order_joint_depth80x3ep_ramp6_kd", "order_joint_depth80x3ep_ramp6_nokd",
+            "order_joint_depth80x3ep_ramp6_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -283,6 +285,18 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         (three_epoch,), (two_epoch,) = select([longer_key]), select([two_epoch_key])
         assert three_epoch.steps(100) == 6300 and two_epoch.steps(100) == 4200
         assert dataclasses.replace(three_epoch, key=two_epoch_key, label=two_epoch.label, steps_factor=42) == two_epoch
+    # and reaching its pruning target after half an epoch instead of 1.5 is the same 3-epoch run with only the ramp
+    # changed: 1050 of its 6300 steps, 10 pruning events, then 5250 steps at the final sparsity
+    for early_key, three_epoch_key in (
+        ("order_joint_depth80x3ep_ramp6_kd", "order_joint_depth80x3ep_kd"),
+        ("order_joint_depth80x3ep_ramp6_nokd_lr1e-4", "order_joint_depth80x3ep_nokd_lr1e-4"),
+    ):
+        (early,), (three_epoch,) = select([early_key]), select([three_epoch_key])
+        assert early.prune_ramp == pytest.approx(1 / 6) and three_epoch.prune_ramp == 0.5
+        assert dataclasses.replace(early, key=three_epoch_key, label=three_epoch.label, prune_ramp=0.5) == three_epoch
+        (pruning, _), (halfway, _) = callbacks_for(early, early.steps(100)), callbacks_for(three_epoch, 6300)
+        assert (pruning.config.end_step, pruning.config.frequency) == (1050, 105)
+        assert (halfway.config.end_step, halfway.config.frequency) == (3150, 315)
     # all at once on it is the 100-step joint recipe with the depth + width student's blocks and length
     for order_key, joint_key in (
         ("order_joint_depth80x2ep_kd", "order_joint_kd"),
