@@ -330,19 +330,20 @@ def all_variants() -> list[Variant]:
     # and all at once on it: the 2 blocks dropped before training, then heads and neurons masked on the cubic schedule
     # while int8 fake-quantizes from step 0 (masked, not shrunk, like `order_joint`). Named runs only
     joint_depth = {**joint80, **depth_2ep}
+    joint_depth_3ep = {**joint_depth, "steps_factor": 3 * EPOCH}
     variants += _both("order_joint_depth80x2ep", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
                       "masked), 2 epochs", "order", **joint_depth)  # fmt: skip
     # trained one more epoch, as quantize-first was (38% -> 75% of the gap): the one family still under half at 2
     # epochs (42%). Named runs only
     variants += _both("order_joint_depth80x3ep", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
-                      "masked), 3 epochs", "order", **{**joint_depth, "steps_factor": 3 * EPOCH})  # fmt: skip
+                      "masked), 3 epochs", "order", **joint_depth_3ep)  # fmt: skip
     # the same 3 epochs with the heads and neurons at their target after half an epoch (1/6 of the run) instead of
     # 1.5: the two orders that prune before training passed once given 3 epochs at the final architecture (65%,
     # 75%), the joint run had 1.5 of its 3 there (43%). Is it the time at the final sparsity? (2 seeds: 56%, a pass
     # inside noise, see NOTES.md) Named runs only
     variants += _both("order_joint_depth80x3ep_ramp6", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
                       "masked, target at 0.5 epoch), 3 epochs", "order",
-                      **{**joint_depth, "steps_factor": 3 * EPOCH, "prune_ramp": 1 / 6})  # fmt: skip
+                      **joint_depth_3ep, prune_ramp=1 / 6)  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
     # training, so the same accuracy seed by seed, with the FLOPs and speed of the pruned model. Named runs only
     masked_joint = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
