@@ -339,7 +339,7 @@ def all_variants() -> list[Variant]:
                       "masked), 3 epochs", "order", **joint_depth_3ep)  # fmt: skip
     # the same 3 epochs with the heads and neurons at their target after half an epoch (1/6 of the run) instead of
     # 1.5: the two orders that prune before training passed once given 3 epochs at the final architecture (65%,
-    # 75%), the joint run had 1.5 of its 3 there (43%). Is it the time at the final sparsity? (3 seeds: 47%, a miss
+    # 75%), the joint run had 1.5 of its 3 there (43%). Is it the time at the final sparsity? (4 seeds: 39%, a miss
     # inside noise; the first 2 gave 56%; see NOTES.md) Named runs only
     variants += _both("order_joint_depth80x3ep_ramp6", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
                       "masked, target at 0.5 epoch), 3 epochs", "order",
