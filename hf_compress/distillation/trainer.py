@@ -11,6 +11,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .config import DistillationConfig
 from .heads import aligned_logits_and_labels, count_items, detect_head, has_labels, item_mask, token_mask
 from .intermediate import build_projections, intermediate_loss_sums, resolve_layer_map
+from .label_scores import feed_label_gradients, label_score_callbacks
 from .losses import hard_label_cross_entropy, logit_mse, soft_target_kl, soft_target_kl_topk, sum_over_items
 from .teacher import check_teacher_student, load_teacher, prepare_teacher
 from .teacher_cache import (
@@ -178,6 +179,10 @@ class DistillationTrainer(Trainer):
             "attention": config.attention_loss_weight,
         }
         loss = sum(weights[name] * value for name, value in terms.items()) / denominator
+        scoring = label_score_callbacks(self.callback_handler.callbacks, self.state.global_step)
+        if scoring and labelled and model.training and torch.is_grad_enabled():
+            hard = terms["hard"] if "hard" in terms else self._hard_label_sum(student_outputs, labels, items)
+            feed_label_gradients(scoring, hard / denominator)
         if num_items_in_batch is not None and self.args.average_tokens_across_devices and self.args.world_size > 1:
             loss = loss * self.accelerator.num_processes
         self._record_terms(terms, local_items, model.training)

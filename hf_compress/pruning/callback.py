@@ -37,6 +37,10 @@ class PruningCallback(TrainerCallback, ExportableState):
     `QuantizationCallback` running at the same time shrink too, keeping their scales) and stamps its config so
     `trainer.save_model` writes the reloadable hf_compress format.
 
+    With `score_loss="labels"` inside a `DistillationTrainer`, the trainer hands the callback the gradients of the
+    hard-label loss alone (`add_label_gradients`) at every step before the last pruning event, and the score method
+    observes those instead of the distillation loss's (averaged across ranks like the scores).
+
     Args:
         pruning_config (`PruningConfig` or `dict`, *optional*): the configuration; keyword arguments build one when
             omitted.
@@ -65,6 +69,8 @@ class PruningCallback(TrainerCallback, ExportableState):
         self._method = None
         self._costs = None
         self._end_step = None
+        self._label_gradients: dict[str, torch.Tensor] | None = None
+        self.label_gradients_from_trainer = False
 
     # ----- ExportableState -------------------------------------------------------------------------------------
     def state(self) -> dict:
@@ -154,6 +160,39 @@ class PruningCallback(TrainerCallback, ExportableState):
     def _budget_name(self) -> str:
         return "flops_reduction" if self.config.target_flops_reduction is not None else "sparsity"
 
+    # ----- scores from the hard-label loss -------------------------------------------------------------------------
+    def wants_label_gradients(self, step: int) -> bool:
+        """
+        Whether the optimizer step after `step` completed ones must observe hard-label gradients: `score_loss` is
+        `"labels"`, the method scores with gradients and a pruning event is still ahead.
+        """
+        if self._method is None or not self._method.needs_gradients or self.config.score_loss != "labels":
+            return False
+        last_event = self.config.start_step if self.config.schedule == "oneshot" else self._end_step
+        return step < last_event
+
+    def scored_parameters(self) -> dict[str, nn.Parameter]:
+        """The parameters the score method observes, by name."""
+        return dict(self._params)
+
+    @torch.no_grad()
+    def add_label_gradients(self, gradients: dict[str, torch.Tensor]) -> None:
+        """Add one micro-batch's hard-label gradients (by parameter name) to the current optimizer step's."""
+        if self._label_gradients is None:
+            self._label_gradients = {name: grad.detach().clone() for name, grad in gradients.items()}
+            return
+        for name, grad in gradients.items():
+            self._label_gradients[name].add_(grad)
+
+    def _observe_label_gradients(self, step: int) -> None:
+        """Let the score method observe the hard-label gradients the trainer handed over for this optimizer step."""
+        gradients, self._label_gradients = self._label_gradients, None
+        if not self.wants_label_gradients(step):
+            return
+        if gradients is None:  # no labelled batch on this rank: a zero contribution keeps the ranks in step
+            gradients = {name: torch.zeros_like(param) for name, param in self._params.items()}
+        self._method.accumulate(self._params, all_reduce_mean(gradients))
+
     # ----- checkpoint state ---------------------------------------------------------------------------------------
     def save_state(self, directory: str) -> str:
         """Write masks, accumulated scores and counters to `directory/hf_compress_pruning.safetensors`."""
@@ -198,7 +237,10 @@ class PruningCallback(TrainerCallback, ExportableState):
 
     def on_pre_optimizer_step(self, args, state, control, **kwargs):
         if self._method is not None and self._method.needs_gradients:
-            self._method.accumulate(self._params)
+            if self.label_gradients_from_trainer and self.config.score_loss == "labels":
+                self._observe_label_gradients(state.global_step)
+            else:
+                self._method.accumulate(self._params)
         mask_gradients(self._params, self.masks)
 
     def on_optimizer_step(self, args, state, control, **kwargs):

@@ -11,6 +11,7 @@ STRUCTURES = ("unstructured", "n:m", "heads", "neurons", "channels", "layers")
 STRUCTURED = ("heads", "neurons", "channels")
 SCHEDULES = ("oneshot", "iterative", "cubic")
 SCOPES = ("layer", "global")
+SCORE_LOSSES = ("training", "labels")
 DEFAULT_EXCLUDE = [r"(^|\.)classifier(\.|$)", r"(^|\.)lm_head$", r"(^|\.)qa_outputs$", r"embed", r"(^|\.)pooler\."]
 
 
@@ -55,6 +56,12 @@ class PruningConfig(ConfigMixin):
             Regexes on module names never pruned. Default: classifier heads, LM head, embeddings and pooler.
         shrink (`bool`, defaults to `True`):
             For structured pruning, physically remove the pruned units at the end of training.
+        score_loss (`str`, defaults to `"training"`):
+            Which loss the gradient-based methods (`"movement"`, `"taylor"`) score with inside a Trainer:
+            `"training"`, the loss being optimized; `"labels"`, the hard-label loss alone, even when a
+            `DistillationTrainer` optimizes a distillation loss. With `"labels"` a distilled run ranks units the way its
+            labels-only twin does, instead of by how they help match the teacher's hidden states; it costs one more
+            backward pass per optimizer step until the last pruning event. Under a plain `Trainer` the two are the same.
         sequence_length (`int`, defaults to 128) / image_size (`int`, *optional*):
             Input size at which forward FLOPs are counted for `target_flops_reduction` (text / vision models;
             `image_size` defaults to the model config's `image_size`, else 224).
@@ -81,6 +88,9 @@ class PruningConfig(ConfigMixin):
     shrink: bool = field(
         default=True, metadata={"help": "Physically remove pruned heads/neurons/channels at the end."}
     )
+    score_loss: str = field(
+        default="training", metadata={"help": "Loss gradient-based scores use: 'training' or 'labels'."}
+    )
     sequence_length: int = field(default=128, metadata={"help": "Sequence length at which FLOPs are counted."})
     image_size: int | None = field(default=None, metadata={"help": "Image size at which FLOPs are counted."})
 
@@ -98,9 +108,16 @@ class PruningConfig(ConfigMixin):
             self.structure = "+".join(dict.fromkeys(parts))
         else:
             check_choice(owner, "structure", self.structure, STRUCTURES)
-        from .methods import available_pruning_methods
+        from .methods import available_pruning_methods, get_pruning_method
 
         check_choice(owner, "method", self.method, available_pruning_methods())
+        check_choice(owner, "score_loss", self.score_loss, SCORE_LOSSES)
+        if self.score_loss == "labels" and not get_pruning_method(self.method).needs_gradients:
+            raise ValueError(
+                f"{owner}: score_loss='labels' picks the gradients that score units, but method={self.method!r} "
+                "scores without gradients. Use a gradient-based method (e.g. 'taylor', 'movement') or score_loss="
+                "'training'."
+            )
         check_choice(owner, "scope", self.scope, SCOPES)
         check_choice(owner, "schedule", self.schedule, SCHEDULES)
         check_int(owner, "n", self.n, low=1)

@@ -38,6 +38,7 @@ def test_two_rank_masks_identical(tmp_path):
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
     assert any(not bool(rank0[k].all()) for k in masks if k.startswith("cb1."))  # structured units were pruned
+    assert any(not bool(rank0[k].all()) for k in masks if k.startswith("cb2."))  # and in the label-scored KD run
     pruned = [1 - rank0[k].float().mean().item() for k in masks if k.startswith("cb0.")]
     assert all(abs(p - 0.6) <= 0.01 for p in pruned)
     assert torch.equal(rank0["reduced"], torch.full((3,), 0.5))

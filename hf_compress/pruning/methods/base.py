@@ -21,8 +21,11 @@ class PruningMethod:
     def __init__(self, param_names: list[str]):
         self.param_names = list(param_names)
 
-    def accumulate(self, params: dict[str, nn.Parameter]) -> None:
-        """Observe the parameters and their gradients after one optimizer step's backward passes."""
+    def accumulate(self, params: dict[str, nn.Parameter], gradients: dict[str, torch.Tensor] | None = None) -> None:
+        """
+        Observe the parameters and their gradients after one optimizer step's backward passes: `param.grad`, or
+        `gradients[name]` when given (the gradients of another loss than the one being optimized).
+        """
 
     def scores(self, params: dict[str, nn.Parameter]) -> dict[str, torch.Tensor]:
         """Per-element scores, one float tensor per parameter name, same shape as the parameter."""

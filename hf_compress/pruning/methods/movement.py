@@ -40,12 +40,13 @@ class MovementPruning(PruningMethod):
         self.steps_seen = 0
 
     @torch.no_grad()
-    def accumulate(self, params: dict[str, nn.Parameter]) -> None:
+    def accumulate(self, params: dict[str, nn.Parameter], gradients: dict[str, torch.Tensor] | None = None) -> None:
         for name in self.param_names:
             param = params[name]
-            if param.grad is None:
+            grad = param.grad if gradients is None else gradients.get(name)
+            if grad is None:
                 continue
-            update = self.element_update(param.detach().float(), param.grad.detach().float())
+            update = self.element_update(param.detach().float(), grad.detach().float())
             if name in self._scores:
                 self._scores[name].add_(update)
             else:
