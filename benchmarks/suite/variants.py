@@ -344,6 +344,15 @@ def all_variants() -> list[Variant]:
     variants += _both("order_joint_depth80x3ep_ramp6", "order: prune + quantize at once (2 of 6 blocks + -80% FLOPs, "
                       "masked, target at 0.5 epoch), 3 epochs", "order",
                       **joint_depth_3ep, prune_ramp=1 / 6)  # fmt: skip
+    # the 2-epoch distilled run with its heads and neurons ranked by the hard-label loss's gradients (`score_loss=
+    # "labels"`), as its labels-only twin ranks them, instead of by the distillation loss's, where the hidden-state MSE
+    # at weight 30 dominates: the two sides of the 3-epoch at-once pairs ended with different architectures (per
+    # block, as few as a third of the kept FFN neurons in common), where the orders that prune before training give
+    # both sides the one architecture. Checked against `order_joint_depth80x2ep`'s labels-only twins. Named runs only
+    joint_kd = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
+    variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_kd_labelscores", label="order: prune + "
+                                        "quantize at once (2 of 6 blocks + -80% FLOPs, masked, scored by the labels), "
+                                        "2 epochs + KD", pruning={**joint_kd.pruning, "score_loss": "labels"}))  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
     # training, so the same accuracy seed by seed, with the FLOPs and speed of the pruned model. Named runs only
     masked_joint = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
