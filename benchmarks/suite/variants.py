@@ -345,10 +345,11 @@ def all_variants() -> list[Variant]:
                       "masked, target at 0.5 epoch), 3 epochs", "order",
                       **joint_depth_3ep, prune_ramp=1 / 6)  # fmt: skip
     # the 2-epoch distilled run with its heads and neurons ranked by the hard-label loss's gradients (`score_loss=
-    # "labels"`), as its labels-only twin ranks them, instead of by the distillation loss's, where the hidden-state MSE
-    # at weight 30 dominates: the two sides of the 3-epoch at-once pairs ended with different architectures (per
-    # block, as few as a third of the kept FFN neurons in common), where the orders that prune before training give
-    # both sides the one architecture. Checked against `order_joint_depth80x2ep`'s labels-only twins. Named runs only
+    # "labels"`), as its labels-only twin ranks them, instead of by the distillation loss's, most of which is the
+    # hidden-state MSE at weight 30: the two sides of the 3-epoch at-once pairs ended with different architectures (in
+    # the second block the distilled student kept 85-113 FFN neurons, its labels-only twin 18-28), where the orders that
+    # prune before training give both sides the one architecture. Checked against `order_joint_depth80x2ep`'s
+    # labels-only twins (4 seeds: 41%, the same as scoring by the distillation loss; see NOTES.md). Named runs only
     joint_kd = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
     variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_kd_labelscores", label="order: prune + "
                                         "quantize at once (2 of 6 blocks + -80% FLOPs, masked, scored by the labels), "
