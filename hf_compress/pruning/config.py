@@ -59,9 +59,11 @@ class PruningConfig(ConfigMixin):
         score_loss (`str`, defaults to `"training"`):
             Which loss the gradient-based methods (`"movement"`, `"taylor"`) score with inside a Trainer:
             `"training"`, the loss being optimized; `"labels"`, the hard-label loss alone, even when a
-            `DistillationTrainer` optimizes a distillation loss. With `"labels"` a distilled run ranks units the way its
-            labels-only twin does, instead of by how they help match the teacher's hidden states; it costs one more
-            backward pass per optimizer step until the last pruning event. Under a plain `Trainer` the two are the same.
+            `DistillationTrainer` optimizes a distillation loss. With `"labels"` a distilled run ranks units by the loss
+            its labels-only twin ranks them by, instead of by how they help match the teacher (the units kept can still
+            differ, since the weights do); it costs one more backward pass per optimizer step until the last pruning
+            event. Under a plain `Trainer` the two are the same. On the SST-2 benchmark's students pruned while
+            distilling it kept other units at the same accuracy (`benchmarks/suite/NOTES.md`).
         sequence_length (`int`, defaults to 128) / image_size (`int`, *optional*):
             Input size at which forward FLOPs are counted for `target_flops_reduction` (text / vision models;
             `image_size` defaults to the model config's `image_size`, else 224).
