@@ -32,7 +32,7 @@ def taylor_callback(score_loss: str, end_step: int = 10) -> PruningCallback:
     )
 
 
-def distil_one_step(tmp_path, pair, score_loss: str) -> PruningCallback:
+def distil_one_step(tmp_path, pair, score_loss: str, **overrides) -> PruningCallback:
     """One optimizer step over all 8 rows in two accumulated micro-batches of 4; returns the callback."""
     teacher, student = pair
     callback = taylor_callback(score_loss)
@@ -40,7 +40,9 @@ def distil_one_step(tmp_path, pair, score_loss: str) -> PruningCallback:
         model=copy.deepcopy(student),
         teacher_model=teacher,
         distillation_config=KD_WITH_HIDDEN,
-        args=training_args(tmp_path / score_loss, per_device_train_batch_size=4, gradient_accumulation_steps=2),
+        args=training_args(
+            tmp_path / score_loss, per_device_train_batch_size=4, gradient_accumulation_steps=2, **overrides
+        ),
         train_dataset=classification_dataset(n=8),
         callbacks=[callback],
     )
@@ -57,8 +59,9 @@ def hard_label_taylor_scores(student, param_names: list[str]) -> dict[str, torch
     return {name: (params[name].detach() * params[name].grad).square() for name in param_names}
 
 
-def test_label_scores_are_the_hard_label_gradients_over_the_accumulated_step(tmp_path, tiny_bert_pair):
-    callback = distil_one_step(tmp_path, tiny_bert_pair, "labels")
+@pytest.mark.parametrize("checkpointing", [False, True], ids=["plain", "gradient_checkpointing"])
+def test_label_scores_are_the_hard_label_gradients_over_the_accumulated_step(tmp_path, tiny_bert_pair, checkpointing):
+    callback = distil_one_step(tmp_path, tiny_bert_pair, "labels", gradient_checkpointing=checkpointing)
     scores = callback._method._scores
     expected = hard_label_taylor_scores(tiny_bert_pair[1], callback._method.param_names)
     assert scores.keys() == expected.keys() and any("intermediate" in name for name in scores)
