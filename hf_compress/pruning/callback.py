@@ -172,8 +172,8 @@ class PruningCallback(TrainerCallback, ExportableState):
         return step < last_event
 
     def scored_parameters(self) -> dict[str, nn.Parameter]:
-        """The parameters the score method observes, by name."""
-        return dict(self._params)
+        """The parameters the score method observes, by name (the callback's own mapping: do not modify)."""
+        return self._params
 
     @torch.no_grad()
     def add_label_gradients(self, gradients: dict[str, torch.Tensor]) -> None:

@@ -26,21 +26,16 @@ from tests.pruning.helpers import RandomTextDataset, train, training_args  # noq
 from tests.pruning.tiny_models import tiny_bert  # noqa: E402
 
 
+def heads_and_neurons(**overrides) -> PruningConfig:
+    """Masked (not shrunk) heads + neurons to -40% FLOPs on a cubic schedule with events every 3 steps."""
+    values = dict(structure="heads+neurons", target_flops_reduction=0.4, schedule="cubic", frequency=3,
+                  sequence_length=16, shrink=False)  # fmt: skip
+    return PruningConfig(**{**values, **overrides})
+
+
 def distil_with_label_scores(output_dir: str) -> PruningCallback:
     """Distil a tiny student while Taylor-scoring heads and neurons with the hard-label loss (`score_loss="labels"`)."""
-    callback = PruningCallback(
-        PruningConfig(
-            method="taylor",
-            structure="heads+neurons",
-            target_flops_reduction=0.4,
-            schedule="cubic",
-            frequency=3,
-            end_step=6,
-            sequence_length=16,
-            shrink=False,
-            score_loss="labels",
-        )
-    )
+    callback = PruningCallback(heads_and_neurons(method="taylor", end_step=6, score_loss="labels"))
     trainer = DistillationTrainer(
         model=tiny_bert(seed=1),
         teacher_model=tiny_bert(seed=2, num_hidden_layers=3),
@@ -67,17 +62,7 @@ def main(out_dir: str) -> None:
             )
         ),
         PruningCallback(
-            PruningConfig(
-                method="movement",
-                structure="heads+neurons",
-                target_flops_reduction=0.4,
-                schedule="cubic",
-                frequency=3,
-                end_step=9,
-                sequence_length=16,
-                shrink=False,
-                exclude=[r"intermediate"] + PruningConfig().exclude,
-            )
+            heads_and_neurons(method="movement", end_step=9, exclude=[r"intermediate"] + PruningConfig().exclude)
         ),
     ]
     model = tiny_bert(seed=0)
