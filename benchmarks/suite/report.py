@@ -99,13 +99,14 @@ def spread_over_rounds(ratios: list[float] | None) -> str:
     return f" (rounds: {min(ratios):.2f}-{max(ratios):.2f}x, n={len(ratios)})"
 
 
-DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_lr[0-9e.-]+|_labelscores)?$")
+DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_lr[0-9e.-]+|_labelscores|_hidden[0-9.]+)?$")
 
 
 def labels_only_twins(kd: dict, rows: list[dict]) -> list[dict]:
     """
-    The labels-only rows of the distilled row `kd` (`<stem>_kd`, `<stem>_kd_lr*` or `<stem>_kd_labelscores`):
-    `<stem>_nokd` and `<stem>_nokd_lr*`, in `rows`' order (none when the key is not a distilled one).
+    The labels-only rows of the distilled row `kd` (`<stem>_kd`, `<stem>_kd_lr*`, `<stem>_kd_labelscores` or
+    `<stem>_kd_hidden*`): `<stem>_nokd` and `<stem>_nokd_lr*`, in `rows`' order (none when the key is not a distilled
+    one).
     """
     match = DISTILLED_KEY.match(kd["key"])
     if match is None:

@@ -222,6 +222,7 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "order_joint_depth80x3ep_kd", "order_joint_depth80x3ep_nokd", "order_joint_depth80x3ep_nokd_lr1e-4",
             "order_joint_depth80x3ep_ramp6_kd", "order_joint_depth80x3ep_ramp6_nokd",
             "order_joint_depth80x3ep_ramp6_nokd_lr1e-4", "order_joint_depth80x2ep_kd_labelscores",
+            "order_joint_depth80x2ep_kd_hidden3",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -458,6 +459,19 @@ def test_the_label_scored_joint_run_is_its_distilled_twin_with_only_the_score_lo
     checks = {t["target"]: t for t in check_targets(aggregate(runs, TEACHER, {}), TEACHER, 600, True)}
     check = checks["distillation recovers >= half the gap: order_joint_depth80x2ep_kd_labelscores"]
     assert check["passed"] and "+2.00 pt" in check["measured"]  # 0.84 -> 0.86 against a 1-pt gap
+
+
+def test_the_hidden_weight_3_joint_run_is_its_distilled_twin_with_only_the_hidden_state_weight_changed():
+    (lighter,), (twin,) = select(["order_joint_depth80x2ep_kd_hidden3"]), select(["order_joint_depth80x2ep_kd"])
+    assert lighter.distillation == {**twin.distillation, "hidden_loss_weight": 3.0}
+    assert twin.distillation["hidden_loss_weight"] == 30.0
+    assert dataclasses.replace(lighter, key=twin.key, label=twin.label, distillation=twin.distillation) == twin
+    # and it is checked against the 2-epoch pair's labels-only twins
+    runs = [run("order_joint_depth80x2ep_kd_hidden3", 0, 0.83)]
+    runs += [run("order_joint_depth80x2ep_nokd_lr1e-4", 0, 0.84, distill=False)]
+    checks = {t["target"]: t for t in check_targets(aggregate(runs, TEACHER, {}), TEACHER, 600, True)}
+    check = checks["distillation recovers >= half the gap: order_joint_depth80x2ep_kd_hidden3"]
+    assert not check["passed"] and "-1.00 pt" in check["measured"]  # 0.84 -> 0.83: KD lost ground
 
 
 def test_the_100_step_pairs_get_a_labels_only_twin_at_the_older_learning_rate():
