@@ -356,8 +356,8 @@ def all_variants() -> list[Variant]:
                                         "2 epochs + KD", pruning={**joint_kd.pruning, "score_loss": "labels"}))  # fmt: skip
     # the same 2-epoch distilled run with the hidden-state MSE at weight 3 instead of 30: at weight 30 that term is
     # most of the distillation loss (2.29 of 2.48 at epoch 0.5), and in the at-once order it pulls a student whose
-    # heads and neurons are still being masked towards the unmasked teacher's hidden states; at weight 3 it is about
-    # the size of the two logit terms. Checked against `order_joint_depth80x2ep`'s labels-only twins (4 seeds: 41%,
+    # heads and neurons are still being masked towards the unmasked teacher's hidden states; at weight 3 it is under
+    # half of either logit term (0.09 next to 0.20 and 0.23 at epoch 0.5). Checked against `order_joint_depth80x2ep`'s labels-only twins (4 seeds: 41%,
     # the same as at weight 30; see NOTES.md). Named runs only
     variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_kd_hidden3", label="order: prune + "
                                         "quantize at once (2 of 6 blocks + -80% FLOPs, masked), 2 epochs + KD with "
