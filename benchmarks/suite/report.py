@@ -99,14 +99,15 @@ def spread_over_rounds(ratios: list[float] | None) -> str:
     return f" (rounds: {min(ratios):.2f}-{max(ratios):.2f}x, n={len(ratios)})"
 
 
-DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_lr[0-9e.-]+|_labelscores|_hidden[0-9.]+)?$")
+# a distilled row's key: `<stem>_kd`, or `<stem>_kd_<tag>` for a sibling that changes one setting (`_lr1e-4`,
+# `_labelscores`, `_hidden3`)
+DISTILLED_KEY = re.compile(r"^(?P<stem>.+)_kd(_[A-Za-z0-9.-]+)?$")
 
 
 def labels_only_twins(kd: dict, rows: list[dict]) -> list[dict]:
     """
-    The labels-only rows of the distilled row `kd` (`<stem>_kd`, `<stem>_kd_lr*`, `<stem>_kd_labelscores` or
-    `<stem>_kd_hidden*`): `<stem>_nokd` and `<stem>_nokd_lr*`, in `rows`' order (none when the key is not a distilled
-    one).
+    The labels-only rows of the distilled row `kd` (`<stem>_kd` or `<stem>_kd_<tag>`): `<stem>_nokd` and
+    `<stem>_nokd_lr*`, in `rows`' order (none when the key is not a distilled one).
     """
     match = DISTILLED_KEY.match(kd["key"])
     if match is None:

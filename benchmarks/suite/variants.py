@@ -346,9 +346,9 @@ def all_variants() -> list[Variant]:
                       **joint_depth_3ep, prune_ramp=1 / 6)  # fmt: skip
     # the 2-epoch distilled run with its heads and neurons ranked by the hard-label loss's gradients (`score_loss=
     # "labels"`), as its labels-only twin ranks them, instead of by the distillation loss's, most of which is the
-    # hidden-state MSE at weight 30: the two sides of the 3-epoch at-once pairs ended with different architectures (in
-    # the second block the distilled student kept 85-113 FFN neurons, its labels-only twin 18-28), where the orders that
-    # prune before training give both sides the one architecture. Checked against `order_joint_depth80x2ep`'s
+    # hidden-state MSE at weight 30: the two sides of the 3-epoch at-once pairs ended with different architectures
+    # (in the second block the distilled student kept 85-113 FFN neurons, its labels-only twin 18-28), where the orders
+    # that prune before training give both sides the one architecture. Checked against `order_joint_depth80x2ep`'s
     # labels-only twins (4 seeds: 41%, the same as scoring by the distillation loss; see NOTES.md). Named runs only
     joint_kd = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
     variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_kd_labelscores", label="order: prune + "
@@ -357,18 +357,17 @@ def all_variants() -> list[Variant]:
     # the same 2-epoch distilled run with the hidden-state MSE at weight 3 instead of 30: at weight 30 that term is
     # most of the distillation loss (2.29 of 2.48 at epoch 0.5), and in the at-once order it pulls a student whose
     # heads and neurons are still being masked towards the unmasked teacher's hidden states; at weight 3 it is under
-    # half of either logit term (0.09 next to 0.20 and 0.23 at epoch 0.5). Checked against `order_joint_depth80x2ep`'s labels-only twins (4 seeds: 41%,
-    # the same as at weight 30; see NOTES.md). Named runs only
+    # half of either logit term (0.09 next to 0.20 and 0.23 at epoch 0.5). Checked against `order_joint_depth80x2ep`'s
+    # labels-only twins (4 seeds: 41%, the same as at weight 30; see NOTES.md). Named runs only
     variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_kd_hidden3", label="order: prune + "
                                         "quantize at once (2 of 6 blocks + -80% FLOPs, masked), 2 epochs + KD with "
                                         "hidden-state weight 3", distillation={**joint_kd.distillation,
                                                                                "hidden_loss_weight": 3.0}))  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
     # training, so the same accuracy seed by seed, with the FLOPs and speed of the pruned model. Named runs only
-    masked_joint = next(v for v in variants if v.key == "order_joint_depth80x2ep_kd")
-    variants.append(dataclasses.replace(masked_joint, key="order_joint_depth80x2ep_shrunk_kd", label="order: prune + "
+    variants.append(dataclasses.replace(joint_kd, key="order_joint_depth80x2ep_shrunk_kd", label="order: prune + "
                                         "quantize at once (2 of 6 blocks + -80% FLOPs, shrunk), 2 epochs + KD",
-                                        pruning={**masked_joint.pruning, "shrink": True}, shrinks=True))  # fmt: skip
+                                        pruning={**joint_kd.pruning, "shrink": True}, shrinks=True))  # fmt: skip
     variants.append(
         Variant(
             "torch_prune90",
