@@ -222,7 +222,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "order_joint_depth80x3ep_kd", "order_joint_depth80x3ep_nokd", "order_joint_depth80x3ep_nokd_lr1e-4",
             "order_joint_depth80x3ep_ramp6_kd", "order_joint_depth80x3ep_ramp6_nokd",
             "order_joint_depth80x3ep_ramp6_nokd_lr1e-4", "order_joint_depth80x2ep_kd_labelscores",
-            "order_joint_depth80x2ep_kd_hidden3",
+            "order_joint_depth80x2ep_kd_hidden3", "order_pqdmasked_depth80x2ep_kd", "order_pqdmasked_depth80x2ep_nokd",
+            "order_pqdmasked_depth80x2ep_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -307,6 +308,18 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         assert deep_joint.drop_layers == 1 / 3 and deep_joint.steps(100) == 4200 and not deep_joint.shrinks
         assert dataclasses.replace(deep_joint, key=joint_key, label=joint.label, drop_layers=0.0, steps_factor=1,
                                    in_full_suite=True) == joint  # fmt: skip
+    # pruning while training and quantizing after it is the 2-epoch at-once pair with only the order changed: the
+    # same ramp, and QAT from its last step (2100 of 4200) instead of step 0
+    for later_key, joint_key in (
+        ("order_pqdmasked_depth80x2ep_kd", "order_joint_depth80x2ep_kd"),
+        ("order_pqdmasked_depth80x2ep_nokd_lr1e-4", "order_joint_depth80x2ep_nokd_lr1e-4"),
+    ):
+        (later,), (at_once,) = select([later_key]), select([joint_key])
+        assert later.order == "pqd" and at_once.order == "joint"
+        assert dataclasses.replace(later, key=joint_key, label=at_once.label, order="joint") == at_once
+        (pruning, quantization), (_, from_step_0) = callbacks_for(later, 4200), callbacks_for(at_once, 4200)
+        assert pruning.config.end_step == 2100 and quantization.start_after_pruning
+        assert not from_step_0.start_after_pruning
     # and the shrunk one is the masked distilled run with only the end-of-training shrink switched on
     (shrunk_joint,), (masked_joint,) = (
         select(["order_joint_depth80x2ep_shrunk_kd"]),
