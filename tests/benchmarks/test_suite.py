@@ -128,6 +128,23 @@ def test_joint_order_on_the_depth_student_drops_blocks_first_and_masks_the_rest_
     assert sum(zero_rows) > 0  # heads / neurons masked, not shrunk
 
 
+def test_quantizing_after_the_ramp_starts_qat_where_pruning_ends_and_at_once_from_step_0(plan, monkeypatch):
+    import benchmarks.suite.compress as compress_module
+
+    built = {}
+
+    def recording_callbacks_for(variant, steps, flops_kept=1.0):
+        built[variant.key] = callbacks_for(variant, steps, flops_kept)
+        return built[variant.key]
+
+    monkeypatch.setattr(compress_module, "callbacks_for", recording_callbacks_for)
+    for key in ("order_pqdmasked_depth80x2ep_kd", "order_joint_depth80x2ep_kd"):
+        compress(*select([key]), 0, plan)
+    (pruning, later), (_, at_once) = built["order_pqdmasked_depth80x2ep_kd"], built["order_joint_depth80x2ep_kd"]
+    assert later.effective_start_step == pruning.config.end_step > 0 and later.converted
+    assert at_once.effective_start_step == 0 and at_once.converted
+
+
 def test_shrunk_joint_order_removes_the_masked_heads_and_neurons_from_the_int8_layers(plan):
     (masked_variant,), (shrunk_variant,) = select(["order_joint_depth80x2ep_kd"]), select(
         ["order_joint_depth80x2ep_shrunk_kd"])  # fmt: skip
