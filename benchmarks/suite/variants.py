@@ -367,7 +367,7 @@ def all_variants() -> list[Variant]:
     # 4200) instead of at step 0: prune while training, then quantize, so the pruning ramp runs in float. At once, KD
     # recovered 41-43% of the gap however its units were ranked or its hidden-state term weighed, while the paper's
     # order on this student (pruned before training) recovered 69%. Does the fake-quantization during the ramp or the
-    # ramp itself hold the distilled side back? Named runs only
+    # ramp itself hold the distilled side back? (2 seeds: 30%, still under half; see NOTES.md) Named runs only
     variants += _both("order_pqdmasked_depth80x2ep", "order: prune while training (masked), then quantize (2 of 6 "
                       "blocks + -80% FLOPs), 2 epochs", "order", **{**joint_depth, "order": "pqd"})  # fmt: skip
     # the same distilled run, shrunk at the end of training now that pruning shrinks fake-quantized layers: the same
