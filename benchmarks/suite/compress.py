@@ -165,6 +165,8 @@ def callbacks_for(variant: Variant, steps: int, flops_kept: float = 1.0) -> list
         if config.get("schedule") == "cubic":  # reach the target after `prune_ramp` of the run, then train at it
             end_step = max(1, int(steps * variant.prune_ramp))
             config.update(start_step=0, end_step=end_step, frequency=max(1, end_step // 10))
+        elif config.get("schedule") == "oneshot" and config.get("start_step", 0) >= steps:
+            config["start_step"] = max(1, steps // 2)  # a run too short to reach the event (--quick) prunes halfway
         callbacks.append(PruningCallback(PruningConfig(**config)))
     if variant.quantization is not None:
         # "joint": fake-quantize from step 0 while pruning; otherwise QAT starts when pruning ends (the default)

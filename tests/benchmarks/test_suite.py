@@ -20,7 +20,7 @@ from benchmarks.suite.report import (
     mean_std,
     plot,
 )
-from benchmarks.suite.variants import select
+from benchmarks.suite.variants import ONESHOT_STEP, select
 from hf_compress import compression_report, count_flops, load_compressed
 from tests.pruning.tiny_models import tiny_bert
 
@@ -145,6 +145,27 @@ def test_quantizing_after_the_ramp_starts_qat_where_pruning_ends_and_at_once_fro
     assert at_once.effective_start_step == 0 and at_once.converted
 
 
+def test_one_shot_in_run_variant_masks_heads_and_neurons_in_one_event_at_step_16(plan, monkeypatch):
+    import benchmarks.suite.compress as compress_module
+
+    built = []
+
+    def recording_callbacks_for(variant, *args):
+        built.extend(callbacks_for(variant, *args))
+        return built
+
+    monkeypatch.setattr(compress_module, "callbacks_for", recording_callbacks_for)
+    (variant,) = select(["order_jointoneshot_depth80x2ep_kd"])
+    assert plan.steps_for(variant) > ONESHOT_STEP
+    model = load_compressed(compress(variant, 0, plan)[0])
+    pruning, quantization = built
+    assert (pruning.events, pruning.last_event_step) == (1, ONESHOT_STEP)
+    assert pruning.current_amount == pytest.approx(pruning.config.target_flops_reduction)
+    assert quantization.effective_start_step == 0 and quantization.converted
+    zero_rows = [int((m.dequantized_weight().abs().sum(1) == 0).sum()) for m in encoder_weights(model).values()]
+    assert sum(zero_rows) > 0  # masked in the run, not shrunk
+
+
 def test_shrunk_joint_order_removes_the_masked_heads_and_neurons_from_the_int8_layers(plan):
     (masked_variant,), (shrunk_variant,) = select(["order_joint_depth80x2ep_kd"]), select(
         ["order_joint_depth80x2ep_shrunk_kd"])  # fmt: skip
@@ -241,6 +262,8 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
             "order_joint_depth80x3ep_ramp6_nokd_lr1e-4", "order_joint_depth80x2ep_kd_labelscores",
             "order_joint_depth80x2ep_kd_hidden3", "order_pqdmasked_depth80x2ep_kd", "order_pqdmasked_depth80x2ep_nokd",
             "order_pqdmasked_depth80x2ep_nokd_lr1e-4",
+            "order_jointoneshot_depth80x2ep_kd", "order_jointoneshot_depth80x2ep_nokd",
+            "order_jointoneshot_depth80x2ep_nokd_lr1e-4",
             "paper90xlong_kd", "paper90xlong_nokd",
             "paper80xlong_kd", "paper80xlong_nokd", "paper90x2ep_kd", "paper90x2ep_nokd", "paper90x2ep_nokd_lr1e-4",
             "paper90from80_kd", "paper90from80_nokd_lr1e-4", "paper90from80x2ep_kd",
@@ -337,6 +360,18 @@ def test_side_run_variants_are_left_out_of_the_full_run_only():
         (pruning, quantization), (_, from_step_0) = callbacks_for(later, 4200), callbacks_for(at_once, 4200)
         assert pruning.config.end_step == 2100 and quantization.start_after_pruning
         assert not from_step_0.start_after_pruning
+    # the one-shot-in-run pair is the same at-once pair with its ramp replaced by one event at step 16; a run too short
+    # to reach it (--quick) prunes halfway instead
+    for oneshot_key, joint_key in (
+        ("order_jointoneshot_depth80x2ep_kd", "order_joint_depth80x2ep_kd"),
+        ("order_jointoneshot_depth80x2ep_nokd_lr1e-4", "order_joint_depth80x2ep_nokd_lr1e-4"),
+    ):
+        (oneshot,), (at_once,) = select([oneshot_key]), select([joint_key])
+        assert oneshot.pruning == {**at_once.pruning, "schedule": "oneshot", "start_step": ONESHOT_STEP}
+        assert dataclasses.replace(oneshot, key=joint_key, label=at_once.label, pruning=at_once.pruning) == at_once
+        (pruning, quantization), (short, _) = callbacks_for(oneshot, 4200), callbacks_for(oneshot, 8)
+        assert (pruning.config.schedule, pruning.config.start_step, short.config.start_step) == ("oneshot", 16, 4)
+        assert not quantization.start_after_pruning
     # and the shrunk one is the masked distilled run with only the end-of-training shrink switched on
     (shrunk_joint,), (masked_joint,) = (
         select(["order_joint_depth80x2ep_shrunk_kd"]),
